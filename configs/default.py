@@ -1,0 +1,65 @@
+"""The paper's model and recipe: Nah, Kim, Lee, CVPR 2017, on GOPRO_Large `blur_gamma`.
+
+Run (needs a local GOPRO_Large copy; see README "Train on GOPRO_Large"):
+
+  python -m deepdeblur_jax.main --config=configs/default.py --workdir=runs/default \
+      --config.data.root=/path/to/GOPRO_Large
+
+K=3 scales, 19 ResBlocks of 5x5 convs, 64 features, conv+PixelShuffle upsampling;
+multi-scale MSE content loss + 1e-4 adversarial loss; Adam lr 5e-5, /10 after 150k of 450k
+steps; batch 4 of 256x256 patches. The paper reports 29.08 dB PSNR on the GOPRO test split.
+"""
+
+import ml_collections
+
+
+def get_model_config() -> ml_collections.ConfigDict:
+  """The generator of reference section 1 (11,721,321 parameters)."""
+  model = ml_collections.ConfigDict()
+  model.n_scales = 3
+  model.n_resblocks = 19
+  model.n_feats = 64
+  model.kernel_size = 5
+  model.upsample = 'pixel_shuffle'  # 'pixel_shuffle' (released) | 'conv_transpose'
+  model.rgb_range = 1.0  # 1.0 (mean 0.5) | 255.0 (mean 127.5)
+  return model
+
+
+def get_data_config() -> ml_collections.ConfigDict:
+  """Dataset and augmentation fields (reference sections 4 and 5)."""
+  data = ml_collections.ConfigDict()
+  data.dataset = 'gopro_large'  # 'gopro_large' | 'reds' | 'paired' | 'synthetic'
+  data.root = ''  # dataset root folder; for 'synthetic' the cache folder ('' = default)
+  data.blur_key = 'blur_gamma'  # GOPRO_Large only: 'blur_gamma' | 'blur'
+  data.train_split = 'train'
+  data.eval_split = 'test'
+  data.cache = False  # keep decoded images in memory after the first pass
+  data.shuffle_buffer = 256
+  data.crop_multiple = 4  # crop corners at multiples of this (Lua recipe)
+  data.augment_flip = True  # 8 dihedral transforms
+  data.augment_rgb_permute = True
+  data.augment_saturation = True  # S *= U(0.5, 1.5) in HSV
+  data.saturation_prob = 1.0  # PyTorch applies it always, Lua with p=0.1
+  data.augment_noise = True  # Gaussian noise on blur only, sigma = |N(0,1)| * 2/255
+  data.output_dtype = 'float32'  # 'float32' | 'uint8'
+  data.num_parallel_calls = -1  # -1 = tf.data.AUTOTUNE
+  # Synthetic dataset (generated on first use when dataset == 'synthetic').
+  data.synthetic_train_sequences = 8
+  data.synthetic_test_sequences = 2
+  data.synthetic_pairs_per_sequence = 8
+  data.synthetic_size = (256, 256)
+  data.synthetic_seed = 0
+  data.max_eval_images = -1  # -1 = every test image
+  return data
+
+
+def get_config() -> ml_collections.ConfigDict:
+  """Returns the paper's configuration."""
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+  config.model = get_model_config()
+  config.data = get_data_config()
+  config.batch_size = 4  # global, divisible by the device count
+  config.patch_size = 256  # divisible by 2**(n_scales - 1)
+  config.dtype = 'float32'  # compute dtype: 'float32' | 'bfloat16' (params stay float32)
+  return config
