@@ -1,0 +1,71 @@
+"""Checks a config before anything runs; a wrong value stops with a message naming the field."""
+
+from typing import Any, Callable, Iterable
+
+import ml_collections
+
+from deepdeblur_jax.models.factory import DTYPES
+from deepdeblur_jax.models.generator import UPSAMPLE_MODES
+
+
+class ConfigError(ValueError):
+  """A config field holds an invalid value; the message names the field."""
+
+
+def _get(config: ml_collections.ConfigDict, field: str) -> Any:
+  node = config
+  for part in field.split('.'):
+    if part not in node:
+      raise ConfigError(f'config.{field} is missing')
+    node = node[part]
+  return node
+
+
+def check(config: ml_collections.ConfigDict, field: str, ok: Callable[[Any], bool],
+          expected: str) -> Any:
+  """Returns config.<field>, raising ConfigError naming it unless `ok(value)`."""
+  value = _get(config, field)
+  try:
+    good = ok(value)
+  except (TypeError, ValueError):
+    good = False
+  if not good:
+    raise ConfigError(f'config.{field} must be {expected}, got {value!r}')
+  return value
+
+
+def check_choice(config: ml_collections.ConfigDict, field: str, choices: Iterable[Any]) -> Any:
+  """Returns config.<field>, raising ConfigError unless it is one of `choices`."""
+  choices = tuple(choices)
+  return check(config, field, lambda v: v in choices, f'one of {choices}')
+
+
+def _is_int(v: Any) -> bool:
+  return isinstance(v, int) and not isinstance(v, bool)
+
+
+def positive_int(v: Any) -> bool:
+  """True for an int > 0."""
+  return _is_int(v) and v > 0
+
+
+def validate_model_config(config: ml_collections.ConfigDict) -> None:
+  """Checks config.model (and config.dtype)."""
+  check(config, 'model.n_scales', positive_int, 'an integer >= 1')
+  check(config, 'model.n_resblocks', lambda v: _is_int(v) and v >= 0, 'an integer >= 0')
+  check(config, 'model.n_feats', positive_int, 'an integer >= 1')
+  check(config, 'model.kernel_size', lambda v: positive_int(v) and v % 2 == 1,
+        'an odd integer >= 1')
+  check_choice(config, 'model.upsample', UPSAMPLE_MODES)
+  check_choice(config, 'model.rgb_range', (1.0, 255.0))
+  check_choice(config, 'dtype', tuple(DTYPES))
+
+
+def validate_config(config: ml_collections.ConfigDict) -> None:
+  """Checks every section the config has; raises ConfigError naming the first bad field."""
+  validate_model_config(config)
+  check(config, 'seed', _is_int, 'an integer')
+  check(config, 'batch_size', positive_int, 'an integer >= 1')
+  multiple = 2 ** (config.model.n_scales - 1)
+  check(config, 'patch_size', lambda v: positive_int(v) and v % multiple == 0,
+        f'a positive integer divisible by 2**(model.n_scales-1) = {multiple}')
