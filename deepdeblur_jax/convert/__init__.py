@@ -1,0 +1,1 @@
+"""Converters from other implementations' weight files to the inference checkpoint format."""
