@@ -10,8 +10,8 @@ import pytest
 from configs import tiny
 from deepdeblur_jax.checkpoint_format import (CheckpointError, load_inference_checkpoint,
                                               save_inference_checkpoint)
-from deepdeblur_jax.models import create_generator, init_generator
-from tests.tool_helpers import make_tiny_checkpoint
+from deepdeblur_jax.models import create_generator
+from tests.tool_helpers import make_tiny_checkpoint, random_params
 
 
 def test_round_trip_exact(tmp_path):
@@ -24,7 +24,7 @@ def test_round_trip_exact(tmp_path):
 
 def test_bfloat16_storage(tmp_path):
   config = tiny.get_config().model
-  params = init_generator(create_generator(config), jax.random.key(0))
+  params = random_params(create_generator(config))
   save_inference_checkpoint(str(tmp_path / 'ck'), params, config, dtype='bfloat16')
   model, loaded, _ = load_inference_checkpoint(str(tmp_path / 'ck'))
   assert model.dtype == jax.numpy.bfloat16
