@@ -3,7 +3,9 @@
 The image is edge-padded to a multiple of m = 2**(n_scales-1) (as the untiled path does) and cut
 into tiles whose corners are multiples of m, so every tile's Gaussian pyramid lies on the same
 grid as the whole image's. Tiles are blended with weights that ramp linearly across each overlap
-(1 inside, falling towards the tile edge that faces a neighbour; image borders keep weight 1).
+(1 inside, falling linearly to 0 over the middle half of the overlap and 0 on its outer quarter,
+on the sides that face a neighbour; image borders keep weight 1), so each tile's outermost pixels,
+which see its edge most, do not count.
 """
 
 import math
@@ -41,14 +43,24 @@ def tile_starts(size: int, tile: int, overlap: int, multiple: int) -> List[int]:
   return sorted(set(starts))
 
 
+def _edge_ramp(overlap: int) -> np.ndarray:
+  """Weights rising 0 -> 1 across an overlap: 0 on the outer quarter (the pixels that see the
+  tile edge most), linear over the middle half, 1 on the inner quarter."""
+  x = (np.arange(overlap) + 0.5) / overlap
+  return np.clip((x - 0.25) * 2.0, 0.0, 1.0).astype(np.float32)
+
+
 def ramp(length: int, start: int, size: int, overlaps: Tuple[int, int]) -> np.ndarray:
-  """1-D blend weights of one tile: linear ramps over the overlap with each neighbour."""
+  """1-D blend weights of one tile: linear ramps over the overlap with each neighbour.
+
+  Facing ramps of two neighbours sum to 1 at every pixel of their overlap.
+  """
   w = np.ones(length, np.float32)
   before, after = overlaps
   if start > 0 and before > 0:
-    w[:before] = np.minimum(w[:before], (np.arange(before) + 0.5) / before)
+    w[:before] = np.minimum(w[:before], _edge_ramp(before))
   if start + length < size and after > 0:
-    w[-after:] = np.minimum(w[-after:], (np.arange(after)[::-1] + 0.5) / after)
+    w[-after:] = np.minimum(w[-after:], _edge_ramp(after)[::-1])
   return w
 
 
@@ -125,7 +137,7 @@ def auto_tile(height: int, width: int, model: MultiScaleGenerator,
 
 
 def deblur_array(params: Any, model: MultiScaleGenerator, image: np.ndarray,
-                 tile: Optional[Sequence[int]] = None, overlap: int = 64, batch: int = 1,
+                 tile: Optional[Sequence[int]] = None, overlap: int = 96, batch: int = 1,
                  budget_bytes: Optional[int] = None) -> np.ndarray:
   """Deblurs an HxWx3 float image in [0, rgb_range], whole or in tiles; HxWx3 float32 out.
 

@@ -24,8 +24,8 @@ def run_tool(name: str, *args: str, timeout: int = 300) -> subprocess.CompletedP
                         cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def random_params(model: Any, seed: int = 0) -> Any:
-  """He-scaled random params of the right shapes, made in NumPy (a jitted Flax init compiles for
+def random_params(model: Any, seed: int = 0, gain: float = 0.5) -> Any:
+  """Random params of the right shapes (std gain/sqrt(fan_in): outputs stay O(1)), made in NumPy (a jitted Flax init compiles for
   seconds on a busy CPU; the tools do not care how weights were drawn)."""
   rng = np.random.default_rng(seed)
   params: dict = {}
@@ -36,7 +36,7 @@ def random_params(model: Any, seed: int = 0) -> Any:
       node = node.setdefault(part, {})
     if leaf == 'kernel':
       fan_in = int(np.prod(shape[:-1]))
-      node[leaf] = (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+      node[leaf] = (rng.standard_normal(shape) * gain / np.sqrt(fan_in)).astype(np.float32)
     else:
       node[leaf] = (rng.standard_normal(shape) * 0.01).astype(np.float32)
   return jax.tree_util.tree_map(jax.numpy.asarray, params)

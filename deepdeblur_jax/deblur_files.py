@@ -1,0 +1,91 @@
+"""Deblurring image files and folders with an inference checkpoint (the library behind
+tools/deblur.py)."""
+
+import dataclasses
+import pathlib
+import sys
+import time
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from deepdeblur_jax.images import IMAGE_SUFFIXES, ImageError, read_photo, side_by_side, to_array, write_png
+from deepdeblur_jax.models.generator import MultiScaleGenerator
+from deepdeblur_jax.tiling import deblur_array
+
+
+def find_images(path: str) -> List[Tuple[pathlib.Path, pathlib.Path]]:
+  """[(input file, output path relative to the output folder)] for an image file or a folder.
+
+  Folders are searched recursively and keep their relative layout; every output is a .png. When
+  two inputs would give the same output name (a.jpg and a.png), the non-PNG one is written as
+  a_jpg.png.
+  """
+  root = pathlib.Path(path).expanduser()
+  if root.is_file():
+    files, base = [root], root.parent
+  elif root.is_dir():
+    files = sorted(p for p in root.rglob('*')
+                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    base = root
+  else:
+    raise FileNotFoundError(f'input {root} does not exist')
+  stems = {}
+  for f in files:
+    key = f.relative_to(base).with_suffix('')
+    stems[key] = stems.get(key, 0) + 1
+  pairs = []
+  for f in files:
+    rel = f.relative_to(base).with_suffix('')
+    if stems[rel] > 1 and f.suffix.lower() != '.png':
+      rel = rel.with_name(f'{rel.name}_{f.suffix.lower().lstrip(".")}')
+    pairs.append((f, rel.with_suffix('.png')))
+  return pairs
+
+
+@dataclasses.dataclass
+class DeblurReport:
+  """What a run did: written outputs and (input, error message) for each failure."""
+  written: List[pathlib.Path]
+  failed: List[Tuple[pathlib.Path, str]]
+
+
+def deblur_photo_file(params: Any, model: MultiScaleGenerator, source: pathlib.Path,
+                      target: pathlib.Path, tile: Optional[Sequence[int]] = None,
+                      overlap: int = 96, batch: int = 1, compare: Optional[pathlib.Path] = None
+                      ) -> None:
+  """Reads `source`, deblurs it and writes a PNG of the same size and layout to `target`
+  (and a blur | deblurred PNG to `compare` when given). Raises ImageError for a bad input."""
+  photo = read_photo(str(source))
+  scale = float(model.rgb_range)
+  result = deblur_array(params, model, photo.rgb * scale, tile, overlap, batch) / scale
+  output = to_array(result, photo)
+  write_png(str(target), output)
+  if compare is not None:
+    write_png(str(compare), side_by_side(to_array(photo.rgb, photo), output))
+
+
+def deblur_paths(params: Any, model: MultiScaleGenerator, input_path: str, output_dir: str,
+                 tile: Optional[Sequence[int]] = None, overlap: int = 96, batch: int = 1,
+                 compare: bool = False, log: Callable[[str], None] = lambda s: print(
+                     s, file=sys.stderr, flush=True)) -> DeblurReport:
+  """Deblurs one image or every image under a folder into `output_dir`; never stops at a bad
+  file (it is logged and listed in the report)."""
+  pairs = find_images(input_path)
+  out_root = pathlib.Path(output_dir).expanduser()
+  report = DeblurReport([], [])
+  if not pairs:
+    log(f'no images ({", ".join(IMAGE_SUFFIXES)}) found under {input_path}')
+  for i, (source, rel) in enumerate(pairs, 1):
+    target = out_root / rel
+    side = target.with_name(target.stem + '.compare.png') if compare else None
+    start = time.perf_counter()
+    try:
+      deblur_photo_file(params, model, source, target, tile, overlap, batch, side)
+    except ImageError as e:
+      report.failed.append((source, str(e)))
+      log(f'[{i}/{len(pairs)}] FAILED {e}')
+      continue
+    report.written.append(target)
+    log(f'[{i}/{len(pairs)}] {source} -> {target} ({time.perf_counter() - start:.2f} s)')
+  return report
