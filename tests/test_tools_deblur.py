@@ -1,0 +1,105 @@
+"""tools/deblur.py end to end: formats, folders, tiles, --compare, bad inputs, no checkpoint."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from deepdeblur_jax.images import write_png
+from deepdeblur_jax.inference import deblur_image
+from deepdeblur_jax.png import read_png16
+from tests.tool_helpers import make_tiny_checkpoint, run_tool
+
+RNG = np.random.default_rng(0)
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+  path = tmp_path_factory.mktemp('ckpt') / 'tiny'
+  model, params = make_tiny_checkpoint(path, rgb_range=255.0)
+  return path, model, params
+
+
+def _expected(model, params, rgb01):
+  out = deblur_image(params, model, rgb01 * 255.0) / 255.0
+  return np.clip(out, 0.0, 1.0)
+
+
+def test_folder_of_mixed_formats(tmp_path, checkpoint):
+  ckpt, model, params = checkpoint
+  src = tmp_path / 'in'
+  (src / 'sub').mkdir(parents=True)
+  rgb = (RNG.random((30, 41, 3)) * 255).astype(np.uint8)
+  Image.fromarray(rgb).save(src / 'rgb.png')
+  Image.fromarray(rgb).save(src / 'rgb.jpg', quality=95)
+  grey = (RNG.random((33, 20)) * 255).astype(np.uint8)
+  Image.fromarray(grey).save(src / 'sub' / 'grey.png')
+  rgba = (RNG.random((17, 18, 4)) * 255).astype(np.uint8)
+  Image.fromarray(rgba).save(src / 'sub' / 'alpha.png')
+  deep = (RNG.random((21, 22, 3)) * 65535).astype(np.uint16)
+  write_png(str(src / 'sub' / 'deep.png'), deep)
+  (src / 'sub' / 'broken.png').write_bytes(b'\x89PNG not really')
+  (src / 'notes.txt').write_text('ignored')
+
+  result = run_tool('deblur', '--checkpoint', ckpt, '--input', src, '--output', tmp_path / 'out',
+                    '--compare')
+  assert result.returncode == 1, result.stderr
+  assert 'broken.png' in result.stderr and '[6/6]' in result.stderr
+  out = tmp_path / 'out'
+  written = sorted(p.relative_to(out).as_posix() for p in out.rglob('*.png'))
+  assert written == sorted(['rgb.png', 'rgb_jpg.png', 'sub/grey.png', 'sub/alpha.png',
+                            'sub/deep.png', 'rgb.compare.png', 'rgb_jpg.compare.png',
+                            'sub/grey.compare.png', 'sub/alpha.compare.png',
+                            'sub/deep.compare.png'])
+
+  got = np.asarray(Image.open(out / 'rgb.png'))
+  want = np.round(_expected(model, params, rgb / 255.0) * 255)
+  assert got.dtype == np.uint8 and got.shape == rgb.shape
+  assert np.abs(got.astype(float) - want).max() <= 1
+  assert np.asarray(Image.open(out / 'rgb.compare.png')).shape == (30, 41 * 2 + 8, 3)
+
+  got = np.asarray(Image.open(out / 'sub' / 'grey.png'))
+  want = np.round(_expected(model, params, np.repeat(grey[..., None] / 255.0, 3, -1)).mean(-1) * 255)
+  assert got.shape == grey.shape and np.abs(got - want).max() <= 1
+
+  got = np.asarray(Image.open(out / 'sub' / 'alpha.png'))
+  assert got.shape == rgba.shape
+  np.testing.assert_array_equal(got[..., 3], rgba[..., 3])
+
+  got = read_png16(str(out / 'sub' / 'deep.png'))
+  want = np.round(_expected(model, params, deep / 65535.0) * 65535)
+  assert got.dtype == np.uint16 and got.shape == deep.shape
+  assert np.abs(got - want).max() <= 2  # float32 noise at 16-bit precision
+
+
+def test_single_file_tiled_matches_untiled(tmp_path, checkpoint):
+  ckpt, _, _ = checkpoint
+  image = (RNG.random((100, 140, 3)) * 255).astype(np.uint8)
+  Image.fromarray(image).save(tmp_path / 'big.png')
+  whole = run_tool('deblur', '--checkpoint', ckpt, '--input', tmp_path / 'big.png',
+                   '--output', tmp_path / 'whole', '--tile', '0')
+  tiled = run_tool('deblur', '--checkpoint', ckpt, '--input', tmp_path / 'big.png',
+                   '--output', tmp_path / 'tiled', '--tile', '80', '--overlap', '64', '--batch', '2')
+  assert whole.returncode == 0 and tiled.returncode == 0, whole.stderr + tiled.stderr
+  a = np.asarray(Image.open(tmp_path / 'whole' / 'big.png')).astype(int)
+  b = np.asarray(Image.open(tmp_path / 'tiled' / 'big.png')).astype(int)
+  assert np.abs(a - b).max() <= 1 and (a != b).mean() < 1e-3
+
+
+def test_refuses_without_valid_checkpoint(tmp_path):
+  Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / 'x.png')
+  result = run_tool('deblur', '--checkpoint', tmp_path / 'missing_ckpt', '--input',
+                    tmp_path / 'x.png', '--output', tmp_path / 'out')
+  assert result.returncode == 2
+  assert 'missing_ckpt' in result.stderr and 'refusing' in result.stderr
+  assert not (tmp_path / 'out').exists()
+  (tmp_path / 'half').mkdir()
+  (tmp_path / 'half' / 'config.json').write_text('{"format": "deepdeblur-jax-inference"')
+  result = run_tool('deblur', '--checkpoint', tmp_path / 'half', '--input', tmp_path / 'x.png',
+                    '--output', tmp_path / 'out')
+  assert result.returncode == 2 and 'config.json is not valid JSON' in result.stderr
+
+
+def test_missing_input(tmp_path, checkpoint):
+  result = run_tool('deblur', '--checkpoint', checkpoint[0], '--input', tmp_path / 'nothing',
+                    '--output', tmp_path / 'out')
+  assert result.returncode == 2 and 'nothing' in result.stderr
