@@ -143,6 +143,7 @@ def save_inference_checkpoint(path: str, params: Any, model_config: Mapping[str,
   target.parent.mkdir(parents=True, exist_ok=True)
   tmp = pathlib.Path(tempfile.mkdtemp(prefix=f'.{target.name}.tmp-', dir=target.parent))
   try:
+    os.chmod(tmp, 0o755)  # mkdtemp makes an owner-only folder
     store = jax.tree_util.tree_map(lambda x: jnp.asarray(x, DTYPES[dtype]), params)
     checkpointer = ocp.StandardCheckpointer()
     checkpointer.save(tmp / PARAMS_DIR, store)

@@ -103,6 +103,7 @@ def write_png(path: str, array: np.ndarray) -> None:
         Image.fromarray(array).save(f, format='PNG')
       else:
         raise ValueError(f'write_png needs uint8 or uint16, got {array.dtype} for {path}')
+    os.chmod(tmp, 0o644)  # mkstemp makes owner-only files
     os.replace(tmp, target)
   except BaseException:
     if os.path.exists(tmp):
