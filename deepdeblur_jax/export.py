@@ -1,0 +1,29 @@
+"""Training checkpoint (WORKDIR/checkpoints/<step>) -> inference checkpoint folder."""
+
+import pathlib
+from typing import Optional
+
+from deepdeblur_jax.checkpoint_format import CheckpointError, save_inference_checkpoint
+
+
+def export_training_checkpoint(workdir: str, output: str, step: Optional[int] = None,
+                               dtype: str = 'float32', overwrite: bool = False) -> pathlib.Path:
+  """Writes the generator of training step `step` (default: the latest) to `output`.
+
+  `dtype` is the inference compute dtype; 'bfloat16' also stores the params in bfloat16.
+  Raises CheckpointError naming the workdir when it holds no usable checkpoint.
+  """
+  # Imported here so that the inference-only modules never load the training stack.
+  from deepdeblur_jax.training.checkpointing import restore_generator  # pylint: disable=g-import-not-at-top
+  try:
+    params, config, restored_step = restore_generator(workdir, step)
+  except FileNotFoundError as e:
+    raise CheckpointError(f'cannot export from {workdir}: {e}') from e
+  if 'model' not in config:
+    raise CheckpointError(f'the config saved in {workdir} at step {restored_step} has no "model" '
+                          'section')
+  provenance = {'source': 'deepdeblur-jax training', 'workdir': str(pathlib.Path(workdir).resolve()),
+                'step': restored_step, 'training_dtype': config.get('dtype'),
+                'data': {k: config.get('data', {}).get(k) for k in ('dataset', 'blur_key')}}
+  return save_inference_checkpoint(output, params, config['model'], dtype=dtype,
+                                   provenance=provenance, overwrite=overwrite)
