@@ -14,19 +14,22 @@ from deepdeblur_jax.models.generator import MultiScaleGenerator
 from deepdeblur_jax.tiling import deblur_array
 
 
-def find_images(path: str) -> List[Tuple[pathlib.Path, pathlib.Path]]:
+def find_images(path: str, exclude: Optional[str] = None
+                ) -> List[Tuple[pathlib.Path, pathlib.Path]]:
   """[(input file, output path relative to the output folder)] for an image file or a folder.
 
-  Folders are searched recursively and keep their relative layout; every output is a .png. When
-  two inputs would give the same output name (a.jpg and a.png), the non-PNG one is written as
-  a_jpg.png.
+  Folders are searched recursively (skipping the folder `exclude`, e.g. an output folder inside
+  the input) and keep their relative layout; every output is a .png. When two inputs would give
+  the same output name (a.jpg and a.png), the non-PNG one is written as a_jpg.png.
   """
   root = pathlib.Path(path).expanduser()
+  skip = pathlib.Path(exclude).expanduser().resolve() if exclude else None
   if root.is_file():
     files, base = [root], root.parent
   elif root.is_dir():
     files = sorted(p for p in root.rglob('*')
-                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                   and not (skip and p.resolve().is_relative_to(skip)))
     base = root
   else:
     raise FileNotFoundError(f'input {root} does not exist')
@@ -71,7 +74,7 @@ def deblur_paths(params: Any, model: MultiScaleGenerator, input_path: str, outpu
                      s, file=sys.stderr, flush=True)) -> DeblurReport:
   """Deblurs one image or every image under a folder into `output_dir`; never stops at a bad
   file (it is logged and listed in the report)."""
-  pairs = find_images(input_path)
+  pairs = find_images(input_path, exclude=output_dir)
   out_root = pathlib.Path(output_dir).expanduser()
   report = DeblurReport([], [])
   if not pairs:

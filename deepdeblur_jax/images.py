@@ -73,7 +73,8 @@ def read_photo(path: str) -> Photo:
       return _from_array(np.asarray(im), 8)
   except ImageError:
     raise
-  except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as e:
+  except (OSError, UnidentifiedImageError, ValueError, SyntaxError,
+          Image.DecompressionBombError) as e:
     raise ImageError(f'{path}: cannot read image ({e})') from e
 
 

@@ -99,6 +99,16 @@ def test_refuses_without_valid_checkpoint(tmp_path):
   assert result.returncode == 2 and 'config.json is not valid JSON' in result.stderr
 
 
+def test_output_inside_input_is_not_reprocessed(tmp_path, checkpoint):
+  Image.fromarray(np.zeros((8, 12, 3), np.uint8)).save(tmp_path / 'x.png')
+  for _ in range(2):
+    result = run_tool('deblur', '--checkpoint', checkpoint[0], '--input', tmp_path, '--output',
+                      tmp_path / 'out')
+    assert result.returncode == 0, result.stderr
+    assert '[1/1]' in result.stderr
+  assert sorted(p.name for p in tmp_path.rglob('*.png')) == ['x.png', 'x.png']
+
+
 def test_missing_input(tmp_path, checkpoint):
   result = run_tool('deblur', '--checkpoint', checkpoint[0], '--input', tmp_path / 'nothing',
                     '--output', tmp_path / 'out')
