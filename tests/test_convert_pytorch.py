@@ -47,7 +47,9 @@ def test_cli_conversion_reproduces_pytorch(tmp_path, arch, side, prefix, wrap, r
     pytest.skip('the [0,1] path is covered on the tiny model; keeps the suite fast')
   torch_model = _torch_model(arch)
   state = {prefix + k: v for k, v in torch_model.state_dict().items()}
-  torch.save({'G': state} if wrap else state, tmp_path / 'model.pt')
+  # An official file from an adversarial run also holds 'D'; only 'G' is read.
+  extra = {'D': {'dense.weight': torch.zeros(1, 512, 1, 1)}}
+  torch.save(dict(extra, G=state) if wrap else state, tmp_path / 'model.pt')
   out = tmp_path / 'ckpt'
   result = run_tool('convert_pytorch', '--input', tmp_path / 'model.pt', '--output', out,
                     '--rgb-range', str(int(rgb_range)))
