@@ -147,6 +147,8 @@ def deblur_array(params: Any, model: MultiScaleGenerator, image: np.ndarray,
   h, w = image.shape[:2]
   if tile is None:
     tile = auto_tile(h, w, model, budget_bytes)
+    if tile is not None:  # a small budget must not make the overlap swallow the tile
+      overlap = min(overlap, tile[0] // 2)
   elif tuple(tile) == (0, 0):
     tile = None
   fn = make_deblur_fn(model)

@@ -51,6 +51,15 @@ def test_tiled_equals_whole_image(tiny_model):
   assert 1e-5 < np.abs(rough - whole).max() < 2e-3  # tiles really are separate pieces
 
 
+def test_automatic_tiles_on_a_small_budget(tiny_model):
+  model, params = tiny_model
+  image = np.random.default_rng(1).random((40, 56, 3)).astype(np.float32)
+  budget = 16 * 8 * 4 * 24 * 24  # room for a 24x24 tile
+  out = deblur_array(params, model, image, budget_bytes=budget)
+  whole = deblur_array(params, model, image, tile=(0, 0))
+  assert out.shape == image.shape and 0 < np.abs(out - whole).max() < 1e-2
+
+
 def test_auto_tile_budget():
   model = create_generator(dict(tiny.get_config().model, n_feats=64))
   assert auto_tile(1088, 1920, model, budget_bytes=8 << 30) is None  # 16 GiB accelerator

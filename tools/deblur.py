@@ -34,8 +34,12 @@ def main(argv=None) -> int:
                       help="compute dtype (default: the checkpoint's)")
   parser.add_argument('--compare', action='store_true', help='also write blur | deblurred PNGs')
   args = parser.parse_args(argv)
-  if args.tile is not None and args.tile < 0 or args.overlap < 0 or args.batch < 1:
+  if (args.tile is not None and args.tile < 0) or args.overlap < 0 or args.batch < 1:
     print('error: --tile and --overlap must be >= 0 and --batch >= 1', file=sys.stderr)
+    return 2
+  if args.tile and args.overlap >= args.tile:
+    print(f'error: --overlap {args.overlap} must be smaller than --tile {args.tile}',
+          file=sys.stderr)
     return 2
   try:
     model, params, config = load_inference_checkpoint(args.checkpoint, args.dtype)
