@@ -56,7 +56,8 @@ def model_config_dict(model_config: Mapping[str, Any]) -> Dict[str, Any]:
 def _validate_config(config: Mapping[str, Any], where: str) -> Tuple[Dict[str, Any], str]:
   """Checks the parsed config.json; returns (model fields, dtype) or raises naming the field."""
   if config.get('format') != FORMAT:
-    raise CheckpointError(f'{where}: field "format" must be {FORMAT!r}, got {config.get("format")!r}')
+    raise CheckpointError(f'{where}: field "format" must be {FORMAT!r}, '
+                          f'got {config.get("format")!r}')
   if config.get('format_version') != FORMAT_VERSION:
     raise CheckpointError(f'{where}: unsupported format_version {config.get("format_version")!r} '
                           f'(this code reads {FORMAT_VERSION})')
@@ -118,7 +119,8 @@ def compare_shapes(expected: Mapping[str, Tuple[int, ...]], found: Mapping[str, 
 
 
 def save_inference_checkpoint(path: str, params: Any, model_config: Mapping[str, Any],
-                              dtype: str = 'float32', provenance: Optional[Mapping[str, Any]] = None,
+                              dtype: str = 'float32',
+                              provenance: Optional[Mapping[str, Any]] = None,
                               overwrite: bool = False) -> pathlib.Path:
   """Writes generator `params` and config.json to the folder `path`, atomically.
 
@@ -135,11 +137,13 @@ def save_inference_checkpoint(path: str, params: Any, model_config: Mapping[str,
             'provenance': dict(provenance or {},
                                created=datetime.datetime.now(datetime.timezone.utc).isoformat())}
   _validate_config(config, str(target / CONFIG_FILE))
-  report = compare_shapes(expected_param_shapes(create_generator(model_fields)), _flat_shapes(params))
+  report = compare_shapes(expected_param_shapes(create_generator(model_fields)),
+                          _flat_shapes(params))
   if report:
     raise CheckpointError(f'params do not match the model config {model_fields}:\n  {report}')
   if target.exists() and not overwrite:
-    raise CheckpointError(f'{target} already exists (pass overwrite=True / --overwrite to replace it)')
+    raise CheckpointError(f'{target} already exists '
+                          '(pass overwrite=True / --overwrite to replace it)')
   target.parent.mkdir(parents=True, exist_ok=True)
   tmp = pathlib.Path(tempfile.mkdtemp(prefix=f'.{target.name}.tmp-', dir=target.parent))
   try:

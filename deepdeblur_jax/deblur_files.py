@@ -7,9 +7,8 @@ import sys
 import time
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-import numpy as np
-
-from deepdeblur_jax.images import IMAGE_SUFFIXES, ImageError, read_photo, side_by_side, to_array, write_png
+from deepdeblur_jax.images import (IMAGE_SUFFIXES, ImageError, read_photo, side_by_side, to_array,
+                                   write_png)
 from deepdeblur_jax.models.generator import MultiScaleGenerator
 from deepdeblur_jax.tiling import deblur_array
 

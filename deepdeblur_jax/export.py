@@ -14,7 +14,8 @@ def export_training_checkpoint(workdir: str, output: str, step: Optional[int] = 
   Raises CheckpointError naming the workdir when it holds no usable checkpoint.
   """
   # Imported here so that the inference-only modules never load the training stack.
-  from deepdeblur_jax.training.checkpointing import restore_generator  # pylint: disable=g-import-not-at-top
+  # pylint: disable-next=g-import-not-at-top
+  from deepdeblur_jax.training.checkpointing import restore_generator
   try:
     params, config, restored_step = restore_generator(workdir, step)
   except FileNotFoundError as e:
@@ -22,8 +23,9 @@ def export_training_checkpoint(workdir: str, output: str, step: Optional[int] = 
   if 'model' not in config:
     raise CheckpointError(f'the config saved in {workdir} at step {restored_step} has no "model" '
                           'section')
-  provenance = {'source': 'deepdeblur-jax training', 'workdir': str(pathlib.Path(workdir).resolve()),
-                'step': restored_step, 'training_dtype': config.get('dtype'),
+  provenance = {'source': 'deepdeblur-jax training',
+                'workdir': str(pathlib.Path(workdir).resolve()), 'step': restored_step,
+                'training_dtype': config.get('dtype'),
                 'data': {k: config.get('data', {}).get(k) for k in ('dataset', 'blur_key')}}
   return save_inference_checkpoint(output, params, config['model'], dtype=dtype,
                                    provenance=provenance, overwrite=overwrite)

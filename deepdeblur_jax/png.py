@@ -36,8 +36,8 @@ def encode_png16(array: np.ndarray, level: int = 6) -> bytes:
   filtered[:, bpp:] = raw[:, bpp:] - raw[:, :-bpp]  # Sub filter, uint8 arithmetic wraps mod 256
   data = np.concatenate([np.ones((h, 1), np.uint8), filtered], axis=1).tobytes()
   header = struct.pack('>IIBBBBB', w, h, 16, _COLOR_TYPES[c], 0, 0, 0)
-  return (b'\x89PNG\r\n\x1a\n' + _chunk(b'IHDR', header) + _chunk(b'IDAT', zlib.compress(data, level))
-          + _chunk(b'IEND', b''))
+  return (b'\x89PNG\r\n\x1a\n' + _chunk(b'IHDR', header)
+          + _chunk(b'IDAT', zlib.compress(data, level)) + _chunk(b'IEND', b''))
 
 
 def read_png16(path: str) -> Optional[np.ndarray]:

@@ -56,7 +56,8 @@ def test_cli_conversion_reproduces_pytorch(tmp_path, arch, side, prefix, wrap, r
   assert result.returncode == 0, result.stderr
   model, params, config = load_inference_checkpoint(str(out))
   assert config == dict(arch, upsample='pixel_shuffle', rgb_range=rgb_range)
-  assert json.loads((out / 'config.json').read_text())['provenance']['source'] == 'DeepDeblur-PyTorch'
+  provenance = json.loads((out / 'config.json').read_text())['provenance']
+  assert provenance['source'] == 'DeepDeblur-PyTorch'
 
   pyramid = _pyramid(side, arch['n_scales'])
   with torch.no_grad():

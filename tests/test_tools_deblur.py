@@ -58,7 +58,8 @@ def test_folder_of_mixed_formats(tmp_path, checkpoint):
   assert np.asarray(Image.open(out / 'rgb.compare.png')).shape == (30, 41 * 2 + 8, 3)
 
   got = np.asarray(Image.open(out / 'sub' / 'grey.png'))
-  want = np.round(_expected(model, params, np.repeat(grey[..., None] / 255.0, 3, -1)).mean(-1) * 255)
+  grey_rgb = np.repeat(grey[..., None] / 255.0, 3, -1)
+  want = np.round(_expected(model, params, grey_rgb).mean(-1) * 255)
   assert got.shape == grey.shape and np.abs(got - want).max() <= 1
 
   got = np.asarray(Image.open(out / 'sub' / 'alpha.png'))
@@ -78,7 +79,8 @@ def test_single_file_tiled_matches_untiled(tmp_path, checkpoint):
   whole = run_tool('deblur', '--checkpoint', ckpt, '--input', tmp_path / 'big.png',
                    '--output', tmp_path / 'whole', '--tile', '0')
   tiled = run_tool('deblur', '--checkpoint', ckpt, '--input', tmp_path / 'big.png',
-                   '--output', tmp_path / 'tiled', '--tile', '80', '--overlap', '64', '--batch', '2')
+                   '--output', tmp_path / 'tiled', '--tile', '80', '--overlap', '64',
+                   '--batch', '2')
   assert whole.returncode == 0 and tiled.returncode == 0, whole.stderr + tiled.stderr
   a = np.asarray(Image.open(tmp_path / 'whole' / 'big.png')).astype(int)
   b = np.asarray(Image.open(tmp_path / 'tiled' / 'big.png')).astype(int)

@@ -25,8 +25,11 @@ def run_tool(name: str, *args: str, timeout: int = 300) -> subprocess.CompletedP
 
 
 def random_params(model: Any, seed: int = 0, gain: float = 0.5) -> Any:
-  """Random params of the right shapes (std gain/sqrt(fan_in): outputs stay O(1)), made in NumPy (a jitted Flax init compiles for
-  seconds on a busy CPU; the tools do not care how weights were drawn)."""
+  """Random params of the right shapes, kernels with std gain/sqrt(fan_in) so outputs stay O(1).
+
+  Made in NumPy: a jitted Flax init compiles for seconds on a busy CPU, and the tools do not care
+  how the weights were drawn.
+  """
   rng = np.random.default_rng(seed)
   params: dict = {}
   for name, shape in sorted(expected_param_shapes(model).items()):

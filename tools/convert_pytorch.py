@@ -30,7 +30,8 @@ def main(argv=None) -> int:
     params, config = convert_state_dict(read_state_dict(args.input), args.rgb_range)
     out = save_inference_checkpoint(
         args.output, params, config, dtype='float32', overwrite=args.overwrite,
-        provenance={'source': 'DeepDeblur-PyTorch', 'input': str(pathlib.Path(args.input).resolve())})
+        provenance={'source': 'DeepDeblur-PyTorch',
+                    'input': str(pathlib.Path(args.input).resolve())})
   except (ConversionError, CheckpointError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1

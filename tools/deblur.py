@@ -22,8 +22,8 @@ from deepdeblur_jax.deblur_files import deblur_paths
 def main(argv=None) -> int:
   """Parses arguments, deblurs, and returns the exit code."""
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-  parser.add_argument('--checkpoint', required=True,
-                      help='inference checkpoint folder (tools/export.py or tools/convert_pytorch.py)')
+  parser.add_argument('--checkpoint', required=True, help='inference checkpoint folder '
+                      '(from tools/export.py or tools/convert_pytorch.py)')
   parser.add_argument('--input', required=True, help='an image file or a folder of images')
   parser.add_argument('--output', required=True, help='folder for the deblurred PNGs')
   parser.add_argument('--tile', type=int, default=None,

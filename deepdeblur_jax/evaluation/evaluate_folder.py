@@ -99,7 +99,8 @@ def evaluate_pairs(pairs: List[readers.ImagePair], params: Any = None,
     per_image.append({'path': pair.name, 'psnr': psnr, 'ssim': ssim})
     if save_dir is not None:
       quantised = np.round(np.clip(output, 0.0, 255.0)).astype(np.uint8)
-      write_png(str(pathlib.Path(save_dir) / pathlib.Path(pair.name).with_suffix('.png')), quantised)
+      target = pathlib.Path(save_dir) / pathlib.Path(pair.name).with_suffix('.png')
+      write_png(str(target), quantised)
     elapsed = time.perf_counter() - start
     mean_psnr = np.mean([r['psnr'] for r in per_image])
     log(f'[{i}/{len(pairs)}] {pair.name}: PSNR {psnr:.2f} SSIM {ssim:.4f} | mean PSNR '
