@@ -68,13 +68,16 @@ def _with_sharding(abstract: Any, sharding: Sharding) -> Any:
 
 def restore_checkpoint(manager: ocp.CheckpointManager, config: Mapping[str, Any], mesh: Mesh,
                        step: Optional[int] = None) -> Tuple[DeblurTrainState, Dict[str, Any]]:
-  """The state (replicated on `mesh`) and meta of checkpoint `step` (default: the latest)."""
+  """The state (replicated on `mesh`) and meta of checkpoint `step` (default: the latest).
+
+  meta holds 'step', 'seed', 'data_start_step', 'process_count' and the saved 'config' dict.
+  """
   step = manager.latest_step() if step is None else step
   if step is None:
     raise FileNotFoundError(f'no checkpoint in {manager.directory}')
   abstract = _with_sharding(abstract_train_state(config), replicated_sharding(mesh))
   items = {'generator': ocp.args.StandardRestore(_fields(abstract.generator)),
-           'meta': ocp.args.JsonRestore()}
+           'meta': ocp.args.JsonRestore(), 'config': ocp.args.JsonRestore()}
   if uses_discriminator(config):
     items['discriminator'] = ocp.args.StandardRestore(_fields(abstract.discriminator))
   restored = manager.restore(step, args=ocp.args.Composite(**items))
@@ -82,7 +85,7 @@ def restore_checkpoint(manager: ocp.CheckpointManager, config: Mapping[str, Any]
       generator=abstract.generator.replace(**restored['generator']),
       discriminator=(abstract.discriminator.replace(**restored['discriminator'])
                      if uses_discriminator(config) else None))
-  return state, dict(restored['meta'])
+  return state, dict(restored['meta'], config=dict(restored['config']))
 
 
 def _fields(train_state: Any) -> Dict[str, Any]:
