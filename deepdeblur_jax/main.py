@@ -22,12 +22,11 @@ def main(argv: list) -> None:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   try:
     validate_config(FLAGS.config)
+    logging.info('JAX %s, %d process(es), devices: %s', jax.__version__, jax.process_count(),
+                 jax.devices())
+    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
   except ConfigError as e:
     sys.exit(f'invalid configuration: {e}')
-  logging.info('JAX %s, %d process(es), devices: %s', jax.__version__, jax.process_count(),
-               jax.devices())
-  try:
-    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
   except train.TrainingInterrupted as e:
     logging.warning('%s', e)
     sys.exit(128 + (e.signum or signal.SIGTERM))
