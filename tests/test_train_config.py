@@ -14,7 +14,7 @@ def test_shipped_configs_are_valid(module):
 @pytest.mark.parametrize('field,value', [
     ('num_train_steps', 0), ('learning_rate', -1.0), ('lr_boundaries', (10, 5)),
     ('lr_multipliers', (0.1, 0.1)), ('content_loss', 'huber'), ('adversarial_weight', -1.0),
-    ('checkpoint_every_steps', 0), ('keep_checkpoints', -1), ('eval_every_steps', 1.5),
+    ('checkpoint_every_steps', 0), ('keep_checkpoints', -1), ('eval_every_steps', -1),
     ('log_every_steps', 0), ('adam_b2', 1.0), ('num_image_summaries', -2),
 ])
 def test_bad_training_field_names_it(field, value):

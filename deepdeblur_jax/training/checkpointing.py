@@ -66,18 +66,29 @@ def _with_sharding(abstract: Any, sharding: Sharding) -> Any:
                       abstract)
 
 
+def restore_metadata(manager: ocp.CheckpointManager, step: Optional[int] = None
+                     ) -> Dict[str, Any]:
+  """Meta of checkpoint `step` (default: the latest) with the saved config under 'config'."""
+  step = manager.latest_step() if step is None else step
+  if step is None:
+    raise FileNotFoundError(f'no checkpoint in {manager.directory}')
+  restored = manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore(),
+                                                           config=ocp.args.JsonRestore()))
+  return dict(restored['meta'], config=dict(restored['config']))
+
+
 def restore_checkpoint(manager: ocp.CheckpointManager, config: Mapping[str, Any], mesh: Mesh,
                        step: Optional[int] = None) -> Tuple[DeblurTrainState, Dict[str, Any]]:
   """The state (replicated on `mesh`) and meta of checkpoint `step` (default: the latest).
 
-  meta holds 'step', 'seed', 'data_start_step', 'process_count' and the saved 'config' dict.
+  meta holds 'step', 'seed', 'data_start_step' and 'process_count'.
   """
   step = manager.latest_step() if step is None else step
   if step is None:
     raise FileNotFoundError(f'no checkpoint in {manager.directory}')
   abstract = _with_sharding(abstract_train_state(config), replicated_sharding(mesh))
   items = {'generator': ocp.args.StandardRestore(_fields(abstract.generator)),
-           'meta': ocp.args.JsonRestore(), 'config': ocp.args.JsonRestore()}
+           'meta': ocp.args.JsonRestore()}
   if uses_discriminator(config):
     items['discriminator'] = ocp.args.StandardRestore(_fields(abstract.discriminator))
   restored = manager.restore(step, args=ocp.args.Composite(**items))
@@ -85,7 +96,7 @@ def restore_checkpoint(manager: ocp.CheckpointManager, config: Mapping[str, Any]
       generator=abstract.generator.replace(**restored['generator']),
       discriminator=(abstract.discriminator.replace(**restored['discriminator'])
                      if uses_discriminator(config) else None))
-  return state, dict(restored['meta'], config=dict(restored['config']))
+  return state, dict(restored['meta'])
 
 
 def _fields(train_state: Any) -> Dict[str, Any]:

@@ -18,7 +18,7 @@ from deepdeblur_jax.training.progress import Progress, format_duration
 from deepdeblur_jax.training.sharding import (check_batch_size, local_copy, make_mesh, replicate,
                                               shard_batch, to_host)
 from deepdeblur_jax.training.stop_signal import StopSignal
-from deepdeblur_jax.training.train_state import build_models, create_train_state
+from deepdeblur_jax.training.train_state import build_models, create_train_state, uses_discriminator
 from deepdeblur_jax.training.train_step import make_train_step
 
 
@@ -59,6 +59,11 @@ def _check_resume(config: ml_collections.ConfigDict, meta: Mapping[str, Any], wo
   if saved.get('model') != config.model.to_dict():
     raise ConfigError(f'config.model differs from the checkpoint in {workdir} '
                       f'({saved.get("model")}); use a new --workdir')
+  if (float(saved.get('adversarial_weight', 0)) > 0) != uses_discriminator(config):
+    raise ConfigError(f'config.adversarial_weight={config.adversarial_weight} switches the '
+                      f'discriminator {"on" if uses_discriminator(config) else "off"} but the '
+                      f'checkpoint in {workdir} was trained '
+                      f'{"without" if uses_discriminator(config) else "with"} it; use a new --workdir')
   if int(meta['seed']) != int(config.seed):
     raise ConfigError(f'config.seed={config.seed} differs from the checkpoint in {workdir} '
                       f'(seed {meta["seed"]}); use a new --workdir')
@@ -93,8 +98,8 @@ def _initial_state(config: ml_collections.ConfigDict, workdir: str, manager: Any
                    ) -> Tuple[Any, int]:
   if manager.latest_step() is None:
     return replicate(create_train_state(config, jax.random.key(config.seed)), mesh), 0
+  _check_resume(config, checkpointing.restore_metadata(manager), workdir)
   state, meta = checkpointing.restore_checkpoint(manager, config, mesh)
-  _check_resume(config, meta, workdir)
   _log('resumed from checkpoint step %d in %s', meta['step'], workdir)
   return state, int(meta['data_start_step'])
 

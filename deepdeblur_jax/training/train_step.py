@@ -55,7 +55,7 @@ def train_step(state: DeblurTrainState, batch: Mapping[str, jnp.ndarray], *, n_s
 
     (d_loss, d_aux), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(d_state.params)
     new_d_state = d_state.apply_gradients(grads=d_grads)
-    d_grad_norm = optax.global_norm(d_grads)
+    d_grad_norm = optax.tree.norm(d_grads)
     metrics.update(d_aux, d_loss=d_loss, d_grad_norm=d_grad_norm)
     finite &= jnp.isfinite(d_loss) & jnp.isfinite(d_grad_norm)
 
@@ -73,7 +73,7 @@ def train_step(state: DeblurTrainState, batch: Mapping[str, jnp.ndarray], *, n_s
 
   (g_loss, g_aux), output_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(outputs)
   (g_grads,) = g_vjp(output_grads)
-  g_grad_norm = optax.global_norm(g_grads)
+  g_grad_norm = optax.tree.norm(g_grads)
   finite &= jnp.isfinite(g_loss) & jnp.isfinite(g_grad_norm)
   metrics.update(g_aux, loss=g_loss, g_grad_norm=g_grad_norm, finite=finite)
 
