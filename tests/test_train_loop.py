@@ -63,14 +63,15 @@ def _inject(monkeypatch, at_batch, action):
   monkeypatch.setattr(input_pipeline, 'create_train_iterator', create)
 
 
-def test_nan_stops_run_naming_step_and_keeps_last_checkpoint(tmp_path, monkeypatch):
+@pytest.mark.parametrize('log_every', [1, 100])  # 100: the flag is read one step late
+def test_nan_stops_run_naming_step_and_keeps_last_checkpoint(tmp_path, monkeypatch, log_every):
   def poison(batch):
     batch = dict(batch, blur=np.array(batch['blur']))
     batch['blur'][0, 0, 0, 0] = np.nan
     return batch
 
   _inject(monkeypatch, 2, poison)  # the third batch is step 3
-  config = tiny_config(num_train_steps=6, eval_every_steps=0)
+  config = tiny_config(num_train_steps=6, eval_every_steps=0, log_every_steps=log_every)
   with pytest.raises(train.NonFiniteLossError, match='step 3'):
     train.train_and_evaluate(config, tmp_path)
   assert os.listdir(tmp_path / 'checkpoints') == ['2']

@@ -163,6 +163,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
         if evaluating:
           eval_metrics = _evaluate(config, generator, state, data, writer, step)
           evaluated_at = step
+        if saving or evaluating:
+          progress.update(step)  # leave checkpoint and eval time out of steps/s
     if evaluated_at != step:
       eval_metrics = _evaluate(config, generator, state, data, writer, step)
     checkpointing.save_checkpoint(manager, state, step, config)
