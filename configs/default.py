@@ -34,7 +34,6 @@ def get_data_config() -> ml_collections.ConfigDict:
   data.train_split = 'train'
   data.eval_split = 'test'
   data.cache = False  # keep decoded images in memory after the first pass
-  data.shuffle_buffer = 256
   data.crop_multiple = 4  # crop corners at multiples of this (Lua recipe)
   data.augment_flip = True  # 8 dihedral transforms
   data.augment_rgb_permute = True

@@ -1,0 +1,81 @@
+"""Generator inference latency and images/s, JAX vs our PyTorch reference in the same run.
+
+  python bench/inference.py --sizes 256x256,720x1280 --dtypes float32 --batches 1
+
+Times the default generator (3 scales, 19 ResBlocks, 64 features) on a prebuilt input pyramid
+(`jit`-compiled forward; warm-up excluded; `block_until_ready`; median of repeats; inputs rotated
+among two buffers). Random weights: speed does not depend on their values.
+"""
+
+import argparse
+import pathlib
+import sys
+from typing import Any, Dict, List
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import jax  # pylint: disable=g-import-not-at-top
+import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+import numpy as np  # pylint: disable=g-import-not-at-top
+
+from bench.timing import print_report, time_calls  # pylint: disable=g-import-not-at-top
+from configs import default  # pylint: disable=g-import-not-at-top
+from deepdeblur_jax.models import create_generator, init_generator  # pylint: disable=g-import-not-at-top
+
+MAC_PER_PIXEL_PER_SCALE = 3.906e6  # default generator, reference section 7
+
+
+def generator_flops(height: int, width: int, n_scales: int = 3) -> float:
+  """Analytic forward FLOPs (2 x MAC) of the default generator on one image."""
+  pixels = sum((height >> k) * (width >> k) for k in range(n_scales))
+  return 2.0 * MAC_PER_PIXEL_PER_SCALE * pixels
+
+
+def time_jax_forward(height: int, width: int, batch: int, dtype: str, repeats: int,
+                     warmup: int) -> Dict[str, Any]:
+  """Median jitted forward time of the default generator in JAX."""
+  config = default.get_config().model
+  model = create_generator(config, dtype=dtype)
+  params = init_generator(model, jax.random.key(0))
+  rng = np.random.default_rng(0)
+  inputs = [[jnp.asarray(rng.random((batch, height >> k, width >> k, 3), np.float32))
+             for k in range(model.n_scales)] for _ in range(2)]
+  forward = jax.jit(lambda p, pyr: model.apply({'params': p}, pyr)[0])
+  result = time_calls(lambda pyr: forward(params, pyr), inputs, jax.block_until_ready,
+                      warmup=warmup, repeats=repeats)
+  result.update(framework='jax', device=jax.devices()[0].device_kind, dtype=dtype, batch=batch,
+                size=f'{height}x{width}', jax=jax.__version__)
+  return result
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--sizes', default='256x256,720x1280', help='HxW list')
+  parser.add_argument('--dtypes', default='float32')
+  parser.add_argument('--batches', default='1')
+  parser.add_argument('--repeats', type=int, default=5)
+  parser.add_argument('--warmup', type=int, default=2)
+  parser.add_argument('--no-torch', action='store_true', help='skip the PyTorch reference')
+  args = parser.parse_args()
+  rows: List[Dict[str, Any]] = []
+  for size in args.sizes.split(','):
+    h, w = (int(v) for v in size.split('x'))
+    for dtype in args.dtypes.split(','):
+      for batch in (int(b) for b in args.batches.split(',')):
+        row = time_jax_forward(h, w, batch, dtype, args.repeats, args.warmup)
+        row['images_per_s'] = batch / row['median_s']
+        row['tflops'] = generator_flops(h, w) * batch / row['median_s'] / 1e12
+        if not args.no_torch:
+          from bench import pytorch_reference  # pylint: disable=g-import-not-at-top
+          ref = pytorch_reference.time_forward(h, w, batch, 'float16' if dtype == 'float16'
+                                               else dtype, repeats=args.repeats,
+                                               warmup=args.warmup)
+          row['torch_median_s'] = ref['median_s']
+          row['jax_over_torch_time'] = row['median_s'] / ref['median_s']
+        rows.append(row)
+  print_report('inference', rows, ['size', 'dtype', 'batch', 'device', 'median_s', 'images_per_s',
+                                   'tflops', 'torch_median_s', 'jax_over_torch_time'])
+
+
+if __name__ == '__main__':
+  main()

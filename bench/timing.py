@@ -1,0 +1,47 @@
+"""Timing helpers shared by the benchmarks: warm-up excluded, synchronised, median of repeats."""
+
+import json
+import platform
+import statistics
+import time
+from typing import Any, Callable, Dict, List, Sequence
+
+
+def time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any], sync: Callable[[Any], Any],
+               warmup: int = 2, repeats: int = 5) -> Dict[str, float]:
+  """Times `fn(x)` rotating through `inputs`, calling `sync` on each result (device sync).
+
+  Returns median, min and max seconds per call over `repeats` timed calls after `warmup`.
+  """
+  for i in range(warmup):
+    sync(fn(inputs[i % len(inputs)]))
+  times: List[float] = []
+  for i in range(repeats):
+    x = inputs[i % len(inputs)]
+    start = time.perf_counter()
+    sync(fn(x))
+    times.append(time.perf_counter() - start)
+  return {'median_s': statistics.median(times), 'min_s': min(times), 'max_s': max(times),
+          'repeats': repeats}
+
+
+def machine_description() -> Dict[str, Any]:
+  """Host facts recorded with every benchmark line."""
+  import os
+  return {'host': platform.node(), 'machine': platform.machine(), 'cpus': os.cpu_count(),
+          'python': platform.python_version()}
+
+
+def print_report(name: str, rows: List[Dict[str, Any]], columns: Sequence[str]) -> None:
+  """Prints one JSON line with all rows, then a short aligned table."""
+  print(json.dumps({'benchmark': name, 'machine': machine_description(), 'rows': rows}))
+  widths = [max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in columns]
+  print('  '.join(c.ljust(w) for c, w in zip(columns, widths)))
+  for r in rows:
+    print('  '.join(_fmt(r.get(c)).ljust(w) for c, w in zip(columns, widths)))
+
+
+def _fmt(v: Any) -> str:
+  if isinstance(v, float):
+    return f'{v:.4g}'
+  return '' if v is None else str(v)

@@ -1,0 +1,78 @@
+"""Reading and atomically writing 8-bit RGB images with Pillow."""
+
+import os
+import pathlib
+import tempfile
+from typing import Union
+
+import numpy as np
+from PIL import Image
+
+PathLike = Union[str, os.PathLike]
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+
+
+def is_image_file(path: PathLike) -> bool:
+  """Whether `path` has an image extension that Pillow reads."""
+  return str(path).lower().endswith(IMAGE_EXTENSIONS)
+
+
+def read_rgb_uint8(path: PathLike) -> np.ndarray:
+  """Reads an image as an HxWx3 uint8 array; grayscale, palette and RGBA become RGB.
+
+  Raises FileNotFoundError for a missing file and ValueError naming the path for a
+  file Pillow cannot decode.
+  """
+  path = pathlib.Path(path)
+  if not path.is_file():
+    raise FileNotFoundError(f'image file not found: {path}')
+  try:
+    with Image.open(path) as img:
+      img.load()
+      if img.mode in ('I;16', 'I;16B', 'I;16L', 'I'):
+        raise ValueError(f'{path}: 16/32-bit images are not supported (mode {img.mode})')
+      rgb = img.convert('RGB')
+  except (OSError, SyntaxError, Image.DecompressionBombError) as e:
+    raise ValueError(f'cannot read image {path}: {e}') from e
+  return np.asarray(rgb, dtype=np.uint8)
+
+
+def image_size(path: PathLike) -> tuple[int, int]:
+  """Returns (height, width) from the image header without decoding the pixels."""
+  path = pathlib.Path(path)
+  if not path.is_file():
+    raise FileNotFoundError(f'image file not found: {path}')
+  try:
+    with Image.open(path) as img:
+      width, height = img.size
+  except (OSError, SyntaxError) as e:
+    raise ValueError(f'cannot read image header of {path}: {e}') from e
+  return height, width
+
+
+def write_png(path: PathLike, array: np.ndarray) -> None:
+  """Writes an HxW or HxWx{1,3,4} uint8 array as PNG atomically, creating parent dirs.
+
+  The image is written to a temporary file in the same folder and renamed, so a
+  reader never sees a half-written file.
+  """
+  path = pathlib.Path(path)
+  array = np.asarray(array)
+  if array.dtype != np.uint8:
+    raise ValueError(f'{path}: expected a uint8 array, got {array.dtype}')
+  if array.ndim == 3 and array.shape[-1] == 1:
+    array = array[..., 0]
+  if not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (3, 4))):
+    raise ValueError(f'{path}: expected HxW or HxWx{{1,3,4}}, got shape {array.shape}')
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+  try:
+    with os.fdopen(fd, 'wb') as f:
+      Image.fromarray(array).save(f, format='PNG', compress_level=1)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise

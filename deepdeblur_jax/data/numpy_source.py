@@ -1,0 +1,128 @@
+"""A TensorFlow-free training source (Pillow + NumPy) with the batch format of input_pipeline.
+
+Meant for benchmarks on machines without TensorFlow. It reads the same files in the
+same order as `input_pipeline` (see `sampling`), but draws its augmentation from
+`np.random.default_rng([seed, g])`, so its crops differ from the tf.data pipeline's.
+It applies crop, the 8 dihedral transforms, RGB permutation, saturation and blur
+noise as switched by the config; decoding runs in the calling thread.
+"""
+
+import threading
+from typing import Any, Iterator, Optional
+
+import numpy as np
+
+from deepdeblur_jax.data import image_io
+from deepdeblur_jax.data import readers
+from deepdeblur_jax.data import sampling
+
+
+def rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
+  """Vectorised RGB -> HSV on [0, 1] floats (hue in [0, 1))."""
+  r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+  v = rgb.max(-1)
+  c = v - rgb.min(-1)
+  s = np.where(v > 0, c / np.where(v > 0, v, 1), 0)
+  cc = np.where(c > 0, c, 1)
+  h = np.where(v == r, (g - b) / cc, np.where(v == g, 2 + (b - r) / cc, 4 + (r - g) / cc))
+  h = np.where(c > 0, (h / 6) % 1.0, 0)
+  return np.stack([h, s, v], -1)
+
+
+def hsv_to_rgb(hsv: np.ndarray) -> np.ndarray:
+  """Vectorised HSV -> RGB (the formula of colorsys, valid for any saturation)."""
+  h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+  i = np.floor(h * 6)
+  f = h * 6 - i
+  p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
+  i = i.astype(np.int64) % 6
+  r = np.choose(i, [v, q, p, p, t, v])
+  g = np.choose(i, [t, v, v, q, p, p])
+  b = np.choose(i, [p, p, t, v, v, q])
+  return np.stack([r, g, b], -1)
+
+
+def augment(blur: np.ndarray, sharp: np.ndarray, rng: np.random.Generator, data_config: Any,
+            patch_size: int) -> tuple[np.ndarray, np.ndarray]:
+  """Crops and augments one uint8 pair; returns float32 [0, 1] patches."""
+  h, w = blur.shape[:2]
+  if h < patch_size or w < patch_size:
+    raise ValueError(f'image {h}x{w} smaller than patch_size={patch_size}')
+  m = max(int(data_config.crop_multiple), 1)
+  y = m * int(rng.integers((h - patch_size) // m + 1))
+  x = m * int(rng.integers((w - patch_size) // m + 1))
+  pair = np.stack([blur[y:y + patch_size, x:x + patch_size],
+                   sharp[y:y + patch_size, x:x + patch_size]]).astype(np.float32) / 255.0
+  if data_config.augment_flip:
+    hflip, vflip, transpose = rng.random(3) < 0.5
+    if hflip:
+      pair = pair[:, :, ::-1]
+    if vflip:
+      pair = pair[:, ::-1]
+    if transpose:
+      pair = pair.transpose(0, 2, 1, 3)
+  if data_config.augment_rgb_permute:
+    pair = pair[..., rng.permutation(3)]
+  if data_config.augment_saturation and rng.random() < data_config.saturation_prob:
+    hsv = rgb_to_hsv(pair)
+    hsv[..., 1] *= rng.uniform(0.5, 1.5)
+    pair = np.clip(hsv_to_rgb(hsv), 0, 1).astype(np.float32)
+  blur, sharp = pair[0], pair[1]
+  if data_config.augment_noise:
+    sigma = abs(rng.standard_normal()) * 2 / 255
+    blur = np.clip(blur + sigma * rng.standard_normal(blur.shape), 0, 1).astype(np.float32)
+  return np.ascontiguousarray(blur), np.ascontiguousarray(sharp)
+
+
+class _Store:
+  """Decoded images by path, kept only if caching is on."""
+
+  def __init__(self, enabled: bool):
+    self.enabled = enabled
+    self._images: dict[str, np.ndarray] = {}
+    self._lock = threading.Lock()
+
+  def get(self, path: str) -> np.ndarray:
+    img = self._images.get(path)
+    if img is None:
+      img = image_io.read_rgb_uint8(path)
+      if self.enabled:
+        with self._lock:
+          self._images[path] = img
+    return img
+
+
+def _to_output(x: np.ndarray, dtype: str) -> np.ndarray:
+  if dtype == 'uint8':
+    return np.clip(np.floor(x * 255.0 + 0.5), 0, 255).astype(np.uint8)
+  if dtype == 'float32':
+    return x.astype(np.float32)
+  raise ValueError(f"data.output_dtype must be 'float32' or 'uint8', got {dtype!r}")
+
+
+def create_train_iterator(config: Any, start_step: int = 0, process_index: Optional[int] = None,
+                          process_count: Optional[int] = None) -> Iterator[dict[str, np.ndarray]]:
+  """Yields {'blur', 'sharp'}: (batch_size // process_count, P, P, 3) batches forever."""
+  if process_index is None or process_count is None:
+    import jax  # pylint: disable=g-import-not-at-top
+    process_index = jax.process_index() if process_index is None else process_index
+    process_count = jax.process_count() if process_count is None else process_count
+  data = config.data
+  local = sampling.local_batch_size(config.batch_size, process_count)
+  pairs = readers.list_pairs(data, data.train_split)
+  plan = sampling.FilePlan(config.seed, len(pairs))
+  store = _Store(bool(data.cache))
+  blurs, sharps = [], []
+  for g in sampling.local_elements(config.batch_size, start_step, process_index, process_count):
+    pair = pairs[plan.file_index(g)]
+    try:
+      b, s = augment(store.get(pair.blur), store.get(pair.sharp),
+                     np.random.default_rng([config.seed, g]), data, config.patch_size)
+    except ValueError as e:
+      raise ValueError(f'{pair.blur}: {e}') from e
+    blurs.append(b)
+    sharps.append(s)
+    if len(blurs) == local:
+      yield {'blur': _to_output(np.stack(blurs), data.output_dtype),
+             'sharp': _to_output(np.stack(sharps), data.output_dtype)}
+      blurs, sharps = [], []

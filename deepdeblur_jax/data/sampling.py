@@ -1,0 +1,58 @@
+"""Which file each training element reads: a pure function of (seed, element index).
+
+Global element g = step * batch_size + j of the training stream reads file
+`perm(seed, g // N)[g % N]`, where perm(seed, epoch) is a NumPy permutation of the
+N files seeded by (seed, epoch). Process p of P takes elements
+j in [p * B/P, (p + 1) * B/P) of every global batch, so a P-process run sees the
+same global batches as a one-process run, and a run resumed at step s sees exactly
+the batches an uninterrupted run sees from step s on.
+"""
+
+import itertools
+from typing import Iterator, Optional
+
+import numpy as np
+
+
+def local_batch_size(batch_size: int, process_count: int) -> int:
+  """The per-process batch size; raises ValueError naming `batch_size` if not divisible."""
+  if batch_size < 1 or batch_size % process_count:
+    raise ValueError(f'batch_size={batch_size} must be a positive multiple of the process '
+                     f'count {process_count}')
+  return batch_size // process_count
+
+
+class FilePlan:
+  """Maps global element indices to file indices with one permutation per epoch."""
+
+  def __init__(self, seed: int, num_files: int):
+    if num_files < 1:
+      raise ValueError('FilePlan needs at least one file')
+    self.seed = int(seed)
+    self.num_files = int(num_files)
+    self._epoch = -1
+    self._perm = np.zeros(0, np.int64)
+
+  def permutation(self, epoch: int) -> np.ndarray:
+    """The file order of `epoch`."""
+    if epoch != self._epoch:
+      self._perm = np.random.default_rng([self.seed, epoch]).permutation(self.num_files)
+      self._epoch = epoch
+    return self._perm
+
+  def file_index(self, g: int) -> int:
+    """The file read by global element `g`."""
+    return int(self.permutation(g // self.num_files)[g % self.num_files])
+
+
+def local_elements(batch_size: int, start_step: int, process_index: int, process_count: int,
+                   num_steps: Optional[int] = None) -> Iterator[int]:
+  """Global element indices of this process's share of each batch, from `start_step` on."""
+  local = local_batch_size(batch_size, process_count)
+  if not 0 <= process_index < process_count:
+    raise ValueError(f'process_index {process_index} not in [0, {process_count})')
+  steps = itertools.count(start_step) if num_steps is None else range(
+      start_step, start_step + num_steps)
+  for step in steps:
+    base = step * batch_size + process_index * local
+    yield from range(base, base + local)

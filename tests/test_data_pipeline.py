@@ -1,0 +1,278 @@
+"""Tests for deepdeblur_jax.data.input_pipeline (tf.data) and numpy_source."""
+
+import itertools
+
+import numpy as np
+import pytest
+from skimage import color
+
+from configs import default
+from deepdeblur_jax.data import image_io
+from deepdeblur_jax.data import input_pipeline
+from deepdeblur_jax.data import numpy_source
+
+N_FILES = 6
+
+
+def _sharp(i, h, w):
+  return np.random.default_rng(i).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def _blur(i, h, w):
+  return (_sharp(i, h, w) // 2 + 40).astype(np.uint8)
+
+
+def _coords(h, w):
+  yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing='ij')
+  return np.stack([yy, xx, (yy * 7 + xx) % 256], -1).astype(np.uint8)
+
+
+@pytest.fixture(name='root', scope='module')
+def fixture_root(tmp_path_factory):
+  """GOPRO layout: 6 random 32x32 train pairs, a 40x48 coordinate image, 5 test pairs."""
+  root = tmp_path_factory.mktemp('gopro')
+  for i in range(N_FILES):
+    seq = f'seq{i % 2}'
+    image_io.write_png(root / 'train' / seq / 'sharp' / f'{i:06d}.png', _sharp(i, 32, 32))
+    image_io.write_png(root / 'train' / seq / 'blur_gamma' / f'{i:06d}.png', _blur(i, 32, 32))
+  c = _coords(40, 48)
+  image_io.write_png(root / 'coords' / 's' / 'sharp' / '000000.png', c)
+  image_io.write_png(root / 'coords' / 's' / 'blur_gamma' / '000000.png', 255 - c)
+  for i in range(5):
+    image_io.write_png(root / 'test' / 'a' / 'sharp' / f'{i:06d}.png', _sharp(i, 24 + i, 20))
+    image_io.write_png(root / 'test' / 'a' / 'blur_gamma' / f'{i:06d}.png', _blur(i, 24 + i, 20))
+  return root
+
+
+def _config(root, batch_size=4, patch=16, augment=True, **kw):
+  config = default.get_config()
+  config.seed = 7
+  config.batch_size = batch_size
+  config.patch_size = patch
+  data = config.data
+  data.root = str(root)
+  for flag in ('augment_flip', 'augment_rgb_permute', 'augment_saturation', 'augment_noise'):
+    setattr(data, flag, augment)
+  for k, v in kw.items():
+    setattr(data, k, v)
+  return config
+
+
+def _take(config, n, start_step=0, index=0, count=1, source=input_pipeline):
+  it = source.create_train_iterator(config, start_step, index, count)
+  return list(itertools.islice(it, n))
+
+
+def _assert_batches_equal(a, b):
+  assert len(a) == len(b)
+  for x, y in zip(a, b):
+    for k in ('blur', 'sharp'):
+      np.testing.assert_array_equal(x[k], y[k])
+
+
+def test_batch_format(root):
+  config = _config(root)
+  batch = _take(config, 1)[0]
+  for k in ('blur', 'sharp'):
+    assert batch[k].shape == (4, 16, 16, 3) and batch[k].dtype == np.float32
+    assert 0.0 <= batch[k].min() and batch[k].max() <= 1.0
+  config.data.output_dtype = 'uint8'
+  batch = _take(config, 1)[0]
+  assert batch['blur'].dtype == np.uint8 and batch['blur'].shape == (4, 16, 16, 3)
+
+
+def test_same_seed_same_batches_other_seed_differs(root):
+  config = _config(root)
+  a, b = _take(config, 4), _take(config, 4)
+  _assert_batches_equal(a, b)
+  config.seed = 8
+  c = _take(config, 4)
+  assert not np.array_equal(a[0]['blur'], c[0]['blur'])
+
+
+def test_resume_gives_the_uninterrupted_batches(root):
+  config = _config(root, batch_size=4)
+  full = _take(config, 6)  # 24 elements: 4 epochs of 6 files
+  _assert_batches_equal(_take(config, 3, start_step=3), full[3:])
+
+
+@pytest.mark.parametrize('source', [input_pipeline, numpy_source])
+def test_two_processes_make_the_one_process_batch(root, source):
+  config = _config(root, batch_size=4)
+  one = _take(config, 3, source=source)
+  p0 = _take(config, 3, index=0, count=2, source=source)
+  p1 = _take(config, 3, index=1, count=2, source=source)
+  for b, b0, b1 in zip(one, p0, p1):
+    assert b0['blur'].shape == (2, 16, 16, 3)
+    for k in ('blur', 'sharp'):
+      np.testing.assert_array_equal(np.concatenate([b0[k], b1[k]]), b[k])
+
+
+def test_cache_gives_identical_batches(root):
+  config = _config(root)
+  a = _take(config, 4)
+  config.data.cache = True
+  _assert_batches_equal(_take(config, 4), a)
+
+
+def test_batch_size_not_divisible_names_it(root):
+  with pytest.raises(ValueError, match='batch_size=3'):
+    _take(_config(root, batch_size=3), 1, count=2)
+
+
+def test_each_epoch_reads_every_file_once(root):
+  config = _config(root, batch_size=3, patch=32, augment=False)
+  batches = _take(config, 4)  # 12 elements = 2 epochs of 6 files
+  sharp = np.concatenate([b['sharp'] for b in batches])
+  refs = [_sharp(i, 32, 32).astype(np.float32) / 255 for i in range(N_FILES)]
+  ids = [next(i for i, r in enumerate(refs) if np.array_equal(s, r)) for s in sharp]
+  assert sorted(ids[:6]) == list(range(6)) and sorted(ids[6:]) == list(range(6))
+  assert ids[:6] != ids[6:]  # a new permutation each epoch
+  blur = np.concatenate([b['blur'] for b in batches])
+  for i, b in zip(ids, blur):  # blur and sharp come from the same pair
+    np.testing.assert_array_equal(b, _blur(i, 32, 32).astype(np.float32) / 255)
+
+
+def test_crop_is_aligned_and_shared(root):
+  config = _config(root, batch_size=8, patch=16, augment=False, train_split='coords',
+                   crop_multiple=4, output_dtype='uint8')
+  c = _coords(40, 48)
+  corners = set()
+  for batch in _take(config, 4):
+    for blur, sharp in zip(batch['blur'], batch['sharp']):
+      y, x = int(sharp[0, 0, 0]), int(sharp[0, 0, 1])
+      assert y % 4 == 0 and x % 4 == 0 and y <= 24 and x <= 32
+      np.testing.assert_array_equal(sharp, c[y:y + 16, x:x + 16])
+      np.testing.assert_array_equal(blur, 255 - c[y:y + 16, x:x + 16])
+      corners.add((y, x))
+  assert len(corners) > 10
+
+
+def test_flips_give_the_8_dihedral_transforms(root):
+  config = _config(root, batch_size=8, patch=32, augment=False, augment_flip=True,
+                   output_dtype='uint8')
+  refs = {i: (_sharp(i, 32, 32), _blur(i, 32, 32)) for i in range(N_FILES)}
+  seen = set()
+  for batch in _take(config, 8):
+    for blur, sharp in zip(batch['blur'], batch['sharp']):
+      found = None
+      for i, (s, b) in refs.items():
+        for t in range(8):
+          tr = lambda a: np.rot90(a if t < 4 else a.transpose(1, 0, 2), t % 4)
+          if np.array_equal(sharp, tr(s)):
+            np.testing.assert_array_equal(blur, tr(b))
+            found = t
+      assert found is not None
+      seen.add(found)
+  assert seen == set(range(8))
+
+
+def test_rgb_permutation_shared(root):
+  config = _config(root, batch_size=8, patch=32, augment=False, augment_rgb_permute=True,
+                   output_dtype='uint8')
+  refs = [(_sharp(i, 32, 32), _blur(i, 32, 32)) for i in range(N_FILES)]
+  perms = set()
+  for batch in _take(config, 3):
+    for blur, sharp in zip(batch['blur'], batch['sharp']):
+      matches = [(i, p) for i, (s, _) in enumerate(refs)
+                 for p in itertools.permutations(range(3)) if np.array_equal(sharp, s[..., p])]
+      assert len(matches) == 1
+      i, p = matches[0]
+      np.testing.assert_array_equal(blur, refs[i][1][..., p])
+      perms.add(p)
+  assert len(perms) >= 4
+
+
+def test_adjust_saturation_matches_skimage():
+  img = np.random.default_rng(3).random((8, 9, 3)).astype(np.float32)
+  for factor in (0.5, 0.8, 1.3, 1.5):
+    got = input_pipeline.adjust_saturation(img, np.float32(factor)).numpy()
+    hsv = color.rgb2hsv(img.astype(np.float64))
+    hsv[..., 1] *= factor
+    ref = np.clip(color.hsv2rgb(hsv), 0, 1)
+    np.testing.assert_allclose(got, ref, atol=2e-5)
+    ref_np = np.clip(numpy_source.hsv_to_rgb(hsv), 0, 1)
+    np.testing.assert_allclose(ref_np, ref, atol=1e-9)
+    np.testing.assert_allclose(numpy_source.rgb_to_hsv(img.astype(np.float64)),
+                               color.rgb2hsv(img.astype(np.float64)), atol=1e-9)
+
+
+def test_saturation_in_pipeline(root):
+  config = _config(root, batch_size=6, patch=32, augment=False, augment_saturation=True)
+  refs = [(_sharp(i, 32, 32) / 255.0, _blur(i, 32, 32) / 255.0) for i in range(N_FILES)]
+  factors = []
+  for blur, sharp in zip(*(_take(config, 1)[0][k] for k in ('blur', 'sharp'))):
+    hs, hb = color.rgb2hsv(sharp.astype(np.float64)), color.rgb2hsv(blur.astype(np.float64))
+    matches = [i for i, (s, _) in enumerate(refs)
+               if np.allclose(hs[..., 2], color.rgb2hsv(s)[..., 2], atol=1e-5)]
+    assert len(matches) == 1
+    s, b = refs[matches[0]]
+    s0, b0 = color.rgb2hsv(s)[..., 1], color.rgb2hsv(b)[..., 1]
+    ok = (s0 > 0.05) & (s0 < 0.6)
+    f = np.median(hs[..., 1][ok] / s0[ok])
+    assert 0.5 - 1e-3 <= f <= 1.5 + 1e-3
+    ref_b = color.rgb2hsv(b)
+    ref_b[..., 1] *= f
+    np.testing.assert_allclose(blur, np.clip(color.hsv2rgb(ref_b), 0, 1), atol=1e-3)
+    factors.append(f)
+  assert np.ptp(factors) > 0.1
+  config.data.saturation_prob = 0.0
+  batch = _take(config, 1)[0]
+  assert any(np.array_equal(batch['sharp'][0], r[0].astype(np.float32)) for r in refs)
+
+
+def test_noise_on_blur_only(root):
+  config = _config(root, batch_size=6, patch=32, augment=False, augment_noise=True)
+  sigmas = []
+  for batch in _take(config, 4):
+    for blur, sharp in zip(batch['blur'], batch['sharp']):
+      i = next(i for i in range(N_FILES)
+               if np.array_equal(sharp, _sharp(i, 32, 32).astype(np.float32) / 255))
+      clean = _blur(i, 32, 32).astype(np.float32) / 255
+      assert blur.min() >= 0 and blur.max() <= 1
+      sigmas.append(np.std(blur - clean))  # blur lies in [40, 167]/255: no clipping
+  sigmas = np.array(sigmas)
+  assert (sigmas > 0).mean() > 0.9
+  assert sigmas.max() < 4.5 * 2 / 255
+  assert 0.4 * 2 / 255 < np.mean(sigmas) < 1.2 * 2 / 255  # E|N(0,1)| = 0.8
+
+
+def test_numpy_source_matches_tf_files_without_augmentation(root):
+  config = _config(root, batch_size=4, patch=32, augment=False)
+  _assert_batches_equal(_take(config, 3, source=numpy_source), _take(config, 3))
+
+
+def test_numpy_source_is_seeded_and_augments(root):
+  config = _config(root, batch_size=4, patch=16)
+  a = _take(config, 3, source=numpy_source)
+  _assert_batches_equal(a, _take(config, 3, source=numpy_source))
+  _assert_batches_equal(a[1:], _take(config, 2, start_step=1, source=numpy_source))
+  assert a[0]['blur'].shape == (4, 16, 16, 3) and a[0]['blur'].dtype == np.float32
+  config.data.output_dtype = 'uint8'
+  assert _take(config, 1, source=numpy_source)[0]['sharp'].dtype == np.uint8
+
+
+def test_patch_larger_than_image_names_the_file(root):
+  config = _config(root, patch=64)
+  with pytest.raises(Exception, match=r'blur_gamma/00000\d\.png is 32x32, smaller than '
+                                      r'patch_size=64'):
+    _take(config, 1)
+
+
+def test_eval_iterator(root):
+  config = _config(root)
+  items = list(input_pipeline.create_eval_iterator(config, 0, 1))
+  assert [it['name'] for it in items] == [f'a/{i:06d}.png' for i in range(5)]
+  for i, it in enumerate(items):
+    assert it['blur'].shape == (1, 24 + i, 20, 3) and it['blur'].dtype == np.float32
+    np.testing.assert_array_equal(it['sharp'][0], _sharp(i, 24 + i, 20) / np.float32(255))
+    np.testing.assert_array_equal(it['blur'][0], _blur(i, 24 + i, 20) / np.float32(255))
+  p0 = [it['name'] for it in input_pipeline.create_eval_iterator(config, 0, 2)]
+  p1 = [it['name'] for it in input_pipeline.create_eval_iterator(config, 1, 2)]
+  assert p0 == ['a/000000.png', 'a/000002.png', 'a/000004.png']
+  assert p1 == ['a/000001.png', 'a/000003.png']
+  config.data.max_eval_images = 2
+  config.data.output_dtype = 'uint8'
+  items = list(input_pipeline.create_eval_iterator(config, 0, 1))
+  assert len(items) == 2
+  np.testing.assert_array_equal(items[1]['sharp'][0], _sharp(1, 25, 20))
