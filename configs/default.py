@@ -61,4 +61,22 @@ def get_config() -> ml_collections.ConfigDict:
   config.batch_size = 4  # global, divisible by the device count
   config.patch_size = 256  # divisible by 2**(n_scales - 1)
   config.dtype = 'float32'  # compute dtype: 'float32' | 'bfloat16' (params stay float32)
+  # Optimisation (reference sections 3-4).
+  config.num_train_steps = 450_000
+  config.learning_rate = 5e-5
+  # Piecewise-constant schedule: from step lr_boundaries[i] on, the rate is multiplied by
+  # lr_multipliers[i], cumulatively (as optax.piecewise_constant_schedule).
+  config.lr_boundaries = (150_000,)
+  config.lr_multipliers = (0.1,)
+  config.adam_b1 = 0.9
+  config.adam_b2 = 0.999
+  config.adam_eps = 1e-8
+  config.content_loss = 'mse'  # 'mse' (paper: 1/(2K) sum_k per-scale MSE) | 'l1' (PyTorch)
+  config.adversarial_weight = 1e-4  # 0 disables the discriminator entirely
+  # Checkpoints, evaluation and logging.
+  config.checkpoint_every_steps = 5_000
+  config.keep_checkpoints = 3  # keep the latest N checkpoints; 0 keeps them all
+  config.eval_every_steps = 50_000  # 0: evaluate only at the end
+  config.log_every_steps = 100
+  config.num_image_summaries = 3  # test images written to TensorBoard as blur | output | sharp
   return config

@@ -21,4 +21,14 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.synthetic_size = (64, 64)
   config.batch_size = 2
   config.patch_size = 32
+  config.num_train_steps = 4
+  config.learning_rate = 1e-3
+  config.lr_boundaries = (2,)
+  config.lr_multipliers = (0.5,)
+  config.adversarial_weight = 0.0  # the discriminator needs patches >= 193 pixels
+  config.checkpoint_every_steps = 2
+  config.keep_checkpoints = 2
+  config.eval_every_steps = 2
+  config.log_every_steps = 1
+  config.num_image_summaries = 1
   return config

@@ -61,6 +61,44 @@ def validate_model_config(config: ml_collections.ConfigDict) -> None:
   check_choice(config, 'dtype', tuple(DTYPES))
 
 
+CONTENT_LOSSES = ('mse', 'l1')
+
+
+def _is_number(v: Any) -> bool:
+  return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def validate_training_config(config: ml_collections.ConfigDict) -> None:
+  """Checks the optimisation, loss, checkpoint and logging fields."""
+  check(config, 'num_train_steps', positive_int, 'an integer >= 1')
+  check(config, 'learning_rate', lambda v: _is_number(v) and v > 0, 'a number > 0')
+  boundaries = check(config, 'lr_boundaries',
+                     lambda v: all(positive_int(b) for b in v)
+                     and list(v) == sorted(set(v)),
+                     'a strictly increasing sequence of integers >= 1')
+  check(config, 'lr_multipliers',
+        lambda v: len(v) == len(boundaries) and all(_is_number(m) and m > 0 for m in v),
+        f'a sequence of {len(boundaries)} numbers > 0 (one per lr_boundaries entry)')
+  check(config, 'adam_b1', lambda v: _is_number(v) and 0 <= v < 1, 'a number in [0, 1)')
+  check(config, 'adam_b2', lambda v: _is_number(v) and 0 <= v < 1, 'a number in [0, 1)')
+  check(config, 'adam_eps', lambda v: _is_number(v) and v > 0, 'a number > 0')
+  check_choice(config, 'content_loss', CONTENT_LOSSES)
+  weight = check(config, 'adversarial_weight', lambda v: _is_number(v) and v >= 0,
+                 'a number >= 0 (0 disables the discriminator)')
+  if weight > 0:
+    from deepdeblur_jax.models.discriminator import MIN_INPUT_SIZE  # pylint: disable=g-import-not-at-top
+    check(config, 'patch_size', lambda v: v >= MIN_INPUT_SIZE,
+          f'>= {MIN_INPUT_SIZE} when adversarial_weight > 0 (the discriminator needs it; '
+          'use 256, or set adversarial_weight=0)')
+  check(config, 'checkpoint_every_steps', positive_int, 'an integer >= 1')
+  check(config, 'keep_checkpoints', lambda v: _is_int(v) and v >= 0,
+        'an integer >= 0 (0 keeps every checkpoint)')
+  check(config, 'eval_every_steps', lambda v: _is_int(v) and v >= 0,
+        'an integer >= 0 (0 evaluates only at the end)')
+  check(config, 'log_every_steps', positive_int, 'an integer >= 1')
+  check(config, 'num_image_summaries', lambda v: _is_int(v) and v >= 0, 'an integer >= 0')
+
+
 def validate_config(config: ml_collections.ConfigDict) -> None:
   """Checks every section the config has; raises ConfigError naming the first bad field."""
   validate_model_config(config)
@@ -69,3 +107,5 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   multiple = 2 ** (config.model.n_scales - 1)
   check(config, 'patch_size', lambda v: positive_int(v) and v % multiple == 0,
         f'a positive integer divisible by 2**(model.n_scales-1) = {multiple}')
+  if 'num_train_steps' in config:
+    validate_training_config(config)

@@ -1,0 +1,37 @@
+"""Trains and evaluates DeepDeblur: `python -m deepdeblur_jax.main --config=... --workdir=...`."""
+
+import signal
+import sys
+
+import jax
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from deepdeblur_jax.config_validation import ConfigError, validate_config
+from deepdeblur_jax.training import train
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('workdir', None, 'Folder for checkpoints, TensorBoard and metrics.json.')
+config_flags.DEFINE_config_file('config', None, 'Training configuration file.',
+                                lock_config=True)
+flags.mark_flags_as_required(['config', 'workdir'])
+
+
+def main(argv: list) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  try:
+    validate_config(FLAGS.config)
+    logging.info('JAX %s, %d process(es), devices: %s', jax.__version__, jax.process_count(),
+                 jax.devices())
+    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+  except ConfigError as e:
+    sys.exit(f'invalid configuration: {e}')
+  except train.TrainingInterrupted as e:
+    logging.warning('%s', e)
+    sys.exit(128 + (e.signum or signal.SIGTERM))
+
+
+if __name__ == '__main__':
+  jax.config.config_with_absl()
+  app.run(main)

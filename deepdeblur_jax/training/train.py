@@ -1,0 +1,187 @@
+"""The train loop: `train_and_evaluate(config, workdir)` trains, checkpoints, evaluates, resumes."""
+
+import json
+import os
+import time
+from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
+
+import jax
+import ml_collections
+import numpy as np
+from absl import logging
+from jax.experimental import multihost_utils
+
+from deepdeblur_jax.config_validation import ConfigError, validate_config
+from deepdeblur_jax.training import checkpointing, eval_loop
+from deepdeblur_jax.training.metrics_writer import MetricsWriter
+from deepdeblur_jax.training.progress import Progress, format_duration
+from deepdeblur_jax.training.sharding import (check_batch_size, local_copy, make_mesh, replicate,
+                                              shard_batch, to_host)
+from deepdeblur_jax.training.stop_signal import StopSignal
+from deepdeblur_jax.training.train_state import build_models, create_train_state, uses_discriminator
+from deepdeblur_jax.training.train_step import make_train_step
+
+
+class NonFiniteLossError(FloatingPointError):
+  """The loss or a gradient became NaN/inf; the message names the step."""
+
+
+class TrainingInterrupted(Exception):
+  """SIGINT/SIGTERM stopped training after a checkpoint was saved."""
+
+  def __init__(self, step: int, signum: int):
+    super().__init__(f'training interrupted by signal {signum} at step {step}; '
+                     'checkpoint saved, re-run the same command to resume')
+    self.step = step
+    self.signum = signum
+
+
+def _input_pipeline() -> Any:
+  """The data module: the tf.data pipeline, or the NumPy source where TensorFlow is absent."""
+  try:
+    from deepdeblur_jax.data import input_pipeline  # pylint: disable=g-import-not-at-top
+    return input_pipeline
+  except ImportError as e:
+    if 'tensorflow' not in str(e):
+      raise
+    from deepdeblur_jax.data import numpy_source  # pylint: disable=g-import-not-at-top
+    logging.warning('TensorFlow is not installed: using the NumPy data source')
+    return numpy_source
+
+
+def _log(message: str, *args: Any) -> None:
+  if jax.process_index() == 0:
+    logging.info(message, *args)
+
+
+def _check_resume(config: ml_collections.ConfigDict, meta: Mapping[str, Any], workdir: str) -> None:
+  saved = meta.get('config', {})
+  if saved.get('model') != config.model.to_dict():
+    raise ConfigError(f'config.model differs from the checkpoint in {workdir} '
+                      f'({saved.get("model")}); use a new --workdir')
+  if (float(saved.get('adversarial_weight', 0)) > 0) != uses_discriminator(config):
+    raise ConfigError(f'config.adversarial_weight={config.adversarial_weight} switches the '
+                      f'discriminator {"on" if uses_discriminator(config) else "off"} but the '
+                      f'checkpoint in {workdir} was trained '
+                      f'{"without" if uses_discriminator(config) else "with"} it; use a new --workdir')
+  if int(meta['seed']) != int(config.seed):
+    raise ConfigError(f'config.seed={config.seed} differs from the checkpoint in {workdir} '
+                      f'(seed {meta["seed"]}); use a new --workdir')
+
+
+def _finite_metrics(metrics: Any, step: int, last_checkpoint: Optional[int]) -> Dict[str, float]:
+  """Host metrics of `step`; raises NonFiniteLossError naming the step if they are not finite."""
+  host = {k: float(v) for k, v in to_host(metrics).items()}
+  if not host.pop('finite'):
+    raise NonFiniteLossError(
+        f'non-finite loss or gradients at step {step} (loss={host["loss"]}); stopped without '
+        f'saving it; the last good checkpoint is step {last_checkpoint}')
+  return host
+
+
+def _evaluate(config: ml_collections.ConfigDict, model: Any, state: Any, data: Any,
+              writer: MetricsWriter, step: int) -> Dict[str, Any]:
+  examples = data.create_eval_iterator(config)
+  metrics, images = eval_loop.evaluate(local_copy(state.generator.params), model, examples,
+                                       num_images_to_keep=config.num_image_summaries)
+  writer.write_scalars(step, {f'eval/{k}': v for k, v in metrics.items()})
+  if images:
+    writer.write_images(step, {f'eval/blur_output_sharp_{i}': im for i, im in enumerate(images)})
+  writer.flush()
+  _log('eval at step %d: PSNR %.3f dB SSIM %.4f (blurry input %.3f dB / %.4f) on %d images',
+       step, metrics['psnr'], metrics['ssim'], metrics['baseline_psnr'],
+       metrics['baseline_ssim'], metrics['num_images'])
+  return metrics
+
+
+def _initial_state(config: ml_collections.ConfigDict, workdir: str, manager: Any, mesh: Any
+                   ) -> Tuple[Any, int]:
+  if manager.latest_step() is None:
+    return replicate(create_train_state(config, jax.random.key(config.seed)), mesh), 0
+  _check_resume(config, checkpointing.restore_metadata(manager), workdir)
+  state, meta = checkpointing.restore_checkpoint(manager, config, mesh)
+  _log('resumed from checkpoint step %d in %s', meta['step'], workdir)
+  return state, int(meta['data_start_step'])
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
+  """Trains to config.num_train_steps (resuming from WORKDIR/checkpoints) and evaluates.
+
+  Writes TensorBoard events to WORKDIR/tensorboard and the final metrics to
+  WORKDIR/metrics.json (process 0). Returns the final metrics: psnr, ssim, baseline_psnr,
+  baseline_ssim, num_images, step, minutes. Raises NonFiniteLossError (naming the step, the
+  last good checkpoint untouched) or TrainingInterrupted (after saving) on SIGTERM/SIGINT.
+  """
+  start_time = time.time()
+  validate_config(config)
+  workdir = os.path.abspath(workdir)
+  mesh = make_mesh()
+  check_batch_size(config.batch_size, mesh)
+  if jax.process_index() == 0:
+    os.makedirs(workdir, exist_ok=True)
+  data = _input_pipeline()
+  generator, _ = build_models(config)
+  manager = checkpointing.create_checkpoint_manager(workdir, config.keep_checkpoints)
+  state, step = _initial_state(config, workdir, manager, mesh)
+  train_step = make_train_step(config, mesh)
+  writer = MetricsWriter(os.path.join(workdir, 'tensorboard'))
+  _log('training %s on %d device(s) in %d process(es), from step %d to %d',
+       type(generator).__name__, mesh.size, jax.process_count(), step, config.num_train_steps)
+
+  total = config.num_train_steps
+  progress = Progress(total, step)
+  eval_metrics: Optional[Dict[str, Any]] = None
+  evaluated_at = -1
+  train_metrics: Dict[str, float] = {}
+  batches: Iterator[Any] = data.create_train_iterator(config, start_step=step)
+  try:
+    with StopSignal() as stop:
+      pending = None  # (step, device metrics) not yet checked: keeps dispatch asynchronous
+      while step < total:
+        state, metrics = train_step(state, shard_batch(next(batches), mesh))
+        step += 1
+        if pending is not None:
+          _finite_metrics(pending[1], pending[0], manager.latest_step())
+        pending = (step, metrics)
+        stopping = stop.requested()
+        logging_now = step % config.log_every_steps == 0
+        saving = step % config.checkpoint_every_steps == 0 or step == total or stopping
+        evaluating = config.eval_every_steps > 0 and step % config.eval_every_steps == 0
+        if not (logging_now or saving or evaluating):
+          continue
+        train_metrics = _finite_metrics(metrics, step, manager.latest_step())
+        pending = None
+        if logging_now:
+          rate = progress.update(step)
+          writer.write_scalars(step, {**{f'train/{k}': v for k, v in train_metrics.items()},
+                                      'train/steps_per_sec': rate})
+          _log(progress.line(step, train_metrics['loss'], rate))
+        if saving:
+          checkpointing.save_checkpoint(manager, state, step, config)
+        if stopping:
+          raise TrainingInterrupted(step, stop.signum or 0)
+        if evaluating:
+          eval_metrics = _evaluate(config, generator, state, data, writer, step)
+          evaluated_at = step
+        if saving or evaluating:
+          progress.update(step)  # leave checkpoint and eval time out of steps/s
+    if evaluated_at != step:
+      eval_metrics = _evaluate(config, generator, state, data, writer, step)
+    checkpointing.save_checkpoint(manager, state, step, config)
+  finally:
+    writer.close()
+    manager.close()
+
+  result = dict(eval_metrics, step=step, minutes=(time.time() - start_time) / 60.0,
+                final_train_loss=train_metrics.get('loss'))
+  if jax.process_index() == 0:
+    path = os.path.join(workdir, 'metrics.json')
+    with open(path + '.tmp', 'w') as f:
+      json.dump(result, f, indent=2)
+    os.replace(path + '.tmp', path)
+  _log('done: step %d, PSNR %.3f dB (blurry %.3f dB), SSIM %.4f (blurry %.4f), %s',
+       step, result['psnr'], result['baseline_psnr'], result['ssim'], result['baseline_ssim'],
+       format_duration(result['minutes'] * 60))
+  if jax.process_count() > 1:
+    multihost_utils.sync_global_devices('train_and_evaluate done')
+  return result

@@ -1,0 +1,24 @@
+"""Training config fields: shipped configs are valid, bad values name the field."""
+
+import pytest
+
+from configs import default, pytorch_l1, quickstart, tiny
+from deepdeblur_jax.config_validation import ConfigError, validate_config
+
+
+@pytest.mark.parametrize('module', [default, pytorch_l1, quickstart, tiny])
+def test_shipped_configs_are_valid(module):
+  validate_config(module.get_config())
+
+
+@pytest.mark.parametrize('field,value', [
+    ('num_train_steps', 0), ('learning_rate', -1.0), ('lr_boundaries', (10, 5)),
+    ('lr_multipliers', (0.1, 0.1)), ('content_loss', 'huber'), ('adversarial_weight', -1.0),
+    ('checkpoint_every_steps', 0), ('keep_checkpoints', -1), ('eval_every_steps', -1),
+    ('log_every_steps', 0), ('adam_b2', 1.0), ('num_image_summaries', -2),
+])
+def test_bad_training_field_names_it(field, value):
+  config = default.get_config()
+  config[field] = value
+  with pytest.raises(ConfigError, match=f'config.{field} '):
+    validate_config(config)
