@@ -8,11 +8,8 @@ import pytest
 
 from configs import tiny
 from deepdeblur_jax.checkpoint_format import load_inference_checkpoint
+from deepdeblur_jax.training import checkpointing, train_state
 from tests.tool_helpers import run_tool
-
-checkpointing = pytest.importorskip('deepdeblur_jax.training.checkpointing',
-                                    reason='needs the training package (branch train)')
-train_state = pytest.importorskip('deepdeblur_jax.training.train_state')
 
 
 @pytest.fixture(scope='module')
