@@ -2,7 +2,7 @@
 
 The TFDS builder test case itself is in test_data_tfds_testcase.py. On Python >= 3.9
 tensorflow-datasets 4.9.x still imports `importlib_resources` to prepare any builder
-but does not declare it; without it these tests are skipped with that reason.
+but does not declare it, so requirements.txt lists it.
 """
 
 import pathlib
@@ -11,10 +11,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-pytest.importorskip('importlib_resources', reason='tfds builders need importlib_resources')
-
-from deepdeblur_jax.data import image_io  # pylint: disable=g-import-not-at-top,wrong-import-position
-from deepdeblur_jax.data.tfds_gopro_large import gopro_large_dataset_builder  # pylint: disable=g-import-not-at-top,wrong-import-position
+from deepdeblur_jax.data import image_io
+from deepdeblur_jax.data.tfds_gopro_large import gopro_large_dataset_builder
 
 
 def write_dummy_data(root: pathlib.Path) -> None:

@@ -1,21 +1,15 @@
 """TFDS's own DatasetBuilderTestCase on the `gopro_large` builder.
 
-tfds.testing needs `dill` and `importlib_resources`, which requirements-test.txt
-may lack; the module is skipped (with that reason) without them.
+tfds.testing needs `dill` and `importlib_resources` (both in the requirements files).
 """
 
 import pathlib
 import tempfile
 
-import pytest
+import tensorflow_datasets as tfds
 
-pytest.importorskip('dill', reason='tfds.testing needs dill')
-pytest.importorskip('importlib_resources', reason='tfds.testing needs importlib_resources')
-
-import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-from deepdeblur_jax.data.tfds_gopro_large import gopro_large_dataset_builder  # pylint: disable=g-import-not-at-top,wrong-import-position
-from tests import test_data_tfds  # pylint: disable=g-import-not-at-top,wrong-import-position
+from deepdeblur_jax.data.tfds_gopro_large import gopro_large_dataset_builder
+from tests import test_data_tfds
 
 _DUMMY = pathlib.Path(tempfile.mkdtemp(prefix='gopro_large_dummy_'))
 
