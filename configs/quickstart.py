@@ -7,7 +7,9 @@ Generates the synthetic GOPRO-layout dataset on first use (64 training pairs, 16
 256x256, in ~/.cache/deepdeblur_jax/synthetic or $DEEPDEBLUR_CACHE/synthetic), then trains a
 3-scale generator with 2 ResBlocks of 16 features (3x3 convs) on batches of 4 64x64 patches
 (L1 loss, Adam lr 2e-3, x0.25 after 6000 of 8000 steps).
-Should reach: PSNR clearly above the blurry input on the synthetic test split (see README).
+Should reach (measured, deterministic for seed 0): 25.79 dB PSNR / 0.893 SSIM on the 16 synthetic
+test images, against 24.30 dB / 0.876 for the blurry input; about 5 minutes in all on 2 idle CPU
+cores (9 minutes with other jobs competing for them), data generation and compilation included.
 """
 
 import ml_collections
