@@ -1,5 +1,6 @@
 """Trains and evaluates DeepDeblur: `python -m deepdeblur_jax.main --config=... --workdir=...`."""
 
+import logging as std_logging
 import signal
 import sys
 
@@ -17,9 +18,15 @@ config_flags.DEFINE_config_file('config', None, 'Training configuration file.',
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
+def _hide_orbax_info(record: std_logging.LogRecord) -> bool:
+  """Keeps Orbax's per-save INFO lines out of the log (its warnings still show)."""
+  return record.levelno >= std_logging.WARNING or '/orbax/' not in record.pathname
+
+
 def main(argv: list) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  logging.get_absl_handler().addFilter(_hide_orbax_info)
   try:
     validate_config(FLAGS.config)
     logging.info('JAX %s, %d process(es), devices: %s', jax.__version__, jax.process_count(),

@@ -159,8 +159,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
           writer.write_scalars(step, {**{f'train/{k}': v for k, v in train_metrics.items()},
                                       'train/steps_per_sec': rate})
           _log(progress.line(step, train_metrics['loss'], rate))
-        if saving:
-          checkpointing.save_checkpoint(manager, state, step, config)
+        if saving and checkpointing.save_checkpoint(manager, state, step, config):
+          _log('saved checkpoint of step %d in %s', step, checkpointing.checkpoint_dir(workdir))
         if stopping:
           raise TrainingInterrupted(step, stop.signum or 0)
         if evaluating:
