@@ -1,5 +1,6 @@
 """Trains and evaluates DeepDeblur: `python -m deepdeblur_jax.main --config=... --workdir=...`."""
 
+import logging as std_logging
 import signal
 import sys
 
@@ -25,9 +26,15 @@ flags.DEFINE_integer('process_id', None, 'This process, 0..num_processes-1 (with
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
+def _hide_orbax_info(record: std_logging.LogRecord) -> bool:
+  """Keeps Orbax's per-save INFO lines out of the log (its warnings still show)."""
+  return record.levelno >= std_logging.WARNING or '/orbax/' not in record.pathname
+
+
 def main(argv: list) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  logging.get_absl_handler().addFilter(_hide_orbax_info)
   try:
     validate_config(FLAGS.config)
     distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id,

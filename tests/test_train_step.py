@@ -131,9 +131,10 @@ def test_adversarial_step_updates_d_first_then_g_with_updated_d():
   np.testing.assert_allclose(metrics['d_loss'], d_loss(d_params), rtol=1e-4)
   for key in ('d_real_loss', 'd_fake_loss', 'd_real_prob', 'd_fake_prob', 'adversarial_loss'):
     assert np.isfinite(metrics[key]), key
-  # Adam's first step moves each weight by about +-lr, so 1e-5 still tells a wrong update apart.
+  # Adam's first step moves each weight by about +-lr (1e-3); weights with near-zero gradients
+  # are sensitive to summation order, so allow 1e-4, which still tells a wrong update apart.
   for a, b in zip(_leaves(d_new), _leaves(new_state.discriminator.params)):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
 def test_adversarial_config_with_small_patch_is_rejected():

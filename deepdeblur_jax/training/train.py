@@ -37,7 +37,7 @@ class TrainingInterrupted(Exception):
 
 
 def _input_pipeline() -> Any:
-  """The data module: the tf.data pipeline, or the NumPy source where TensorFlow is absent."""
+  """The data module: the tf.data pipeline, or a TF-free source that provides train and eval."""
   try:
     from deepdeblur_jax.data import input_pipeline  # pylint: disable=g-import-not-at-top
     return input_pipeline
@@ -45,6 +45,9 @@ def _input_pipeline() -> Any:
     if 'tensorflow' not in str(e):
       raise
     from deepdeblur_jax.data import numpy_source  # pylint: disable=g-import-not-at-top
+    if not hasattr(numpy_source, 'create_eval_iterator'):
+      raise ImportError('training needs TensorFlow for the input pipeline '
+                        '(pip install tensorflow-cpu)') from e
     logging.warning('TensorFlow is not installed: using the NumPy data source')
     return numpy_source
 
@@ -156,8 +159,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
           writer.write_scalars(step, {**{f'train/{k}': v for k, v in train_metrics.items()},
                                       'train/steps_per_sec': rate})
           _log(progress.line(step, train_metrics['loss'], rate))
-        if saving:
-          checkpointing.save_checkpoint(manager, state, step, config)
+        if saving and checkpointing.save_checkpoint(manager, state, step, config):
+          _log('saved checkpoint of step %d in %s', step, checkpointing.checkpoint_dir(workdir))
         if stopping:
           raise TrainingInterrupted(step, stop.signum or 0)
         if evaluating:
@@ -169,6 +172,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       eval_metrics = _evaluate(config, generator, state, data, writer, step)
     checkpointing.save_checkpoint(manager, state, step, config)
   finally:
+    close = getattr(batches, 'close', None)
+    if close is not None:
+      close()  # stop the input pipeline's background work
     writer.close()
     manager.close()
 
