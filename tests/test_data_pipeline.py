@@ -276,3 +276,15 @@ def test_eval_iterator(root):
   items = list(input_pipeline.create_eval_iterator(config, 0, 1))
   assert len(items) == 2
   np.testing.assert_array_equal(items[1]['sharp'][0], _sharp(1, 25, 20))
+
+
+def test_numpy_source_eval_matches_tf(root):
+  config = _config(root)
+  for process_index in (0, 1):
+    ours = list(numpy_source.create_eval_iterator(config, process_index, 2))
+    ref = list(input_pipeline.create_eval_iterator(config, process_index, 2))
+    assert [it['name'] for it in ours] == [it['name'] for it in ref]
+    for a, b in zip(ours, ref):
+      for key in ('blur', 'sharp'):
+        assert a[key].dtype == b[key].dtype
+        np.testing.assert_array_equal(a[key], b[key])

@@ -58,3 +58,16 @@ def test_batch_not_divisible_by_devices_names_batch_size(tmp_path, synthetic_cac
                        'DEEPDEBLUR_CACHE': synthetic_cache})
   assert result.returncode != 0
   assert 'config.batch_size' in result.stderr
+
+
+def test_trains_without_tensorflow_on_the_numpy_source(tmp_path, synthetic_cache):
+  """Where TensorFlow is absent (a GPU machine, say) main trains on the NumPy source."""
+  code = ('import runpy, sys\n'
+          "sys.modules['tensorflow'] = None\n"
+          f"sys.argv = ['main', '--config=configs/tiny.py', '--workdir={tmp_path}']\n"
+          "runpy.run_module('deepdeblur_jax.main', run_name='__main__')\n")
+  result = run_python(['-c', code], {'DEEPDEBLUR_CACHE': synthetic_cache})
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'using the NumPy data source' in result.stderr
+  metrics = json.loads((tmp_path / 'metrics.json').read_text())
+  assert metrics['step'] == 4 and metrics['num_images'] == 2

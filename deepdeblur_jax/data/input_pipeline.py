@@ -123,14 +123,6 @@ def augment_pair(blur: tf.Tensor, sharp: tf.Tensor, g: tf.Tensor, seed: int, dat
   return blur, sharp
 
 
-def _process(process_index: Optional[int], process_count: Optional[int]) -> tuple[int, int]:
-  if process_index is None or process_count is None:
-    import jax  # pylint: disable=g-import-not-at-top
-    process_index = jax.process_index() if process_index is None else process_index
-    process_count = jax.process_count() if process_count is None else process_count
-  return int(process_index), int(process_count)
-
-
 def create_train_dataset(config: Any, start_step: int = 0, process_index: int = 0,
                          process_count: int = 1) -> tf.data.Dataset:
   """The infinite tf.data.Dataset behind `create_train_iterator`."""
@@ -175,7 +167,7 @@ def create_train_iterator(config: Any, start_step: int = 0, process_index: Optio
   `data.output_dtype == 'uint8'`. Step s of the stream is the same for any
   `start_step <= s`, any process split and cached or uncached decoding.
   """
-  process_index, process_count = _process(process_index, process_count)
+  process_index, process_count = sampling.resolve_process(process_index, process_count)
   ds = create_train_dataset(config, start_step, process_index, process_count)
   yield from ds.as_numpy_iterator()
 
@@ -187,12 +179,9 @@ def create_eval_iterator(config: Any, process_index: Optional[int] = None,
   Process p takes the sorted images i with i % process_count == p, after limiting
   to the first `data.max_eval_images` (-1: all).
   """
-  process_index, process_count = _process(process_index, process_count)
+  process_index, process_count = sampling.resolve_process(process_index, process_count)
   data = config.data
-  pairs = readers.list_pairs(data, data.eval_split)
-  if data.max_eval_images >= 0:
-    pairs = pairs[:data.max_eval_images]
-  mine = pairs[process_index::process_count]
+  mine = sampling.local_eval_pairs(data, process_index, process_count)
   if not mine:
     return
   store = _ImageStore(mine, cache=False)

@@ -1,6 +1,6 @@
-"""A TensorFlow-free training source (Pillow + NumPy) with the batch format of input_pipeline.
+"""A TensorFlow-free data source (Pillow + NumPy) with the batch format of input_pipeline.
 
-Meant for benchmarks on machines without TensorFlow. It reads the same files in the
+Meant for benchmarks and training on machines without TensorFlow. It reads the same files in the
 same order as `input_pipeline` (see `sampling`), but draws its augmentation from
 `np.random.default_rng([seed, g])`, so its crops differ from the tf.data pipeline's.
 It applies crop, the 8 dihedral transforms, RGB permutation, saturation and blur
@@ -103,10 +103,7 @@ def _to_output(x: np.ndarray, dtype: str) -> np.ndarray:
 def create_train_iterator(config: Any, start_step: int = 0, process_index: Optional[int] = None,
                           process_count: Optional[int] = None) -> Iterator[dict[str, np.ndarray]]:
   """Yields {'blur', 'sharp'}: (batch_size // process_count, P, P, 3) batches forever."""
-  if process_index is None or process_count is None:
-    import jax  # pylint: disable=g-import-not-at-top
-    process_index = jax.process_index() if process_index is None else process_index
-    process_count = jax.process_count() if process_count is None else process_count
+  process_index, process_count = sampling.resolve_process(process_index, process_count)
   data = config.data
   local = sampling.local_batch_size(config.batch_size, process_count)
   pairs = readers.list_pairs(data, data.train_split)
@@ -126,3 +123,16 @@ def create_train_iterator(config: Any, start_step: int = 0, process_index: Optio
       yield {'blur': _to_output(np.stack(blurs), data.output_dtype),
              'sharp': _to_output(np.stack(sharps), data.output_dtype)}
       blurs, sharps = [], []
+
+
+def create_eval_iterator(config: Any, process_index: Optional[int] = None,
+                         process_count: Optional[int] = None) -> Iterator[dict[str, Any]]:
+  """Yields each of this process's test images once at full size, as input_pipeline does:
+  {'blur': (1, H, W, 3), 'sharp', 'name'}."""
+  process_index, process_count = sampling.resolve_process(process_index, process_count)
+  data = config.data
+  for pair in sampling.local_eval_pairs(data, process_index, process_count):
+    blur, sharp = image_io.read_rgb_uint8(pair.blur), image_io.read_rgb_uint8(pair.sharp)
+    yield {'blur': _to_output(blur[None] / np.float32(255.0), data.output_dtype),
+           'sharp': _to_output(sharp[None] / np.float32(255.0), data.output_dtype),
+           'name': pair.name}

@@ -9,9 +9,31 @@ the batches an uninterrupted run sees from step s on.
 """
 
 import itertools
-from typing import Iterator, Optional
+from typing import Any, Iterator, List, Optional, Tuple
 
 import numpy as np
+
+from deepdeblur_jax.data import readers
+
+
+def resolve_process(process_index: Optional[int], process_count: Optional[int]
+                    ) -> Tuple[int, int]:
+  """(process_index, process_count), defaulting to JAX's own."""
+  if process_index is None or process_count is None:
+    import jax  # pylint: disable=g-import-not-at-top
+    process_index = jax.process_index() if process_index is None else process_index
+    process_count = jax.process_count() if process_count is None else process_count
+  return int(process_index), int(process_count)
+
+
+def local_eval_pairs(data_config: Any, process_index: int, process_count: int
+                     ) -> List[readers.ImagePair]:
+  """This process's test pairs: sorted pairs i with i % process_count == process_index,
+  after limiting to the first `data_config.max_eval_images` (-1: all)."""
+  pairs = readers.list_pairs(data_config, data_config.eval_split)
+  if data_config.max_eval_images >= 0:
+    pairs = pairs[:data_config.max_eval_images]
+  return pairs[process_index::process_count]
 
 
 def local_batch_size(batch_size: int, process_count: int) -> int:
