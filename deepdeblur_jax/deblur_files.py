@@ -7,8 +7,8 @@ import sys
 import time
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-from deepdeblur_jax.images import (IMAGE_SUFFIXES, ImageError, read_photo, side_by_side, to_array,
-                                   write_png)
+from deepdeblur_jax.data.image_io import IMAGE_EXTENSIONS, write_png
+from deepdeblur_jax.images import ImageError, read_photo, side_by_side, to_array
 from deepdeblur_jax.models.generator import MultiScaleGenerator
 from deepdeblur_jax.tiling import deblur_array
 
@@ -27,7 +27,7 @@ def find_images(path: str, exclude: Optional[str] = None
     files, base = [root], root.parent
   elif root.is_dir():
     files = sorted(p for p in root.rglob('*')
-                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
                    and not (skip and p.resolve().is_relative_to(skip)))
     base = root
   else:
@@ -77,7 +77,7 @@ def deblur_paths(params: Any, model: MultiScaleGenerator, input_path: str, outpu
   out_root = pathlib.Path(output_dir).expanduser()
   report = DeblurReport([], [])
   if not pairs:
-    log(f'no images ({", ".join(IMAGE_SUFFIXES)}) found under {input_path}')
+    log(f'no images ({", ".join(IMAGE_EXTENSIONS)}) found under {input_path}')
   for i, (source, rel) in enumerate(pairs, 1):
     target = out_root / rel
     side = target.with_name(target.stem + '.compare.png') if compare else None

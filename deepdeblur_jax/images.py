@@ -7,17 +7,12 @@ written as 16-bit PNG. No TensorFlow.
 """
 
 import dataclasses
-import os
-import pathlib
-import tempfile
 from typing import Optional
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from deepdeblur_jax.png import encode_png16, read_png16
-
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+from deepdeblur_jax.png import read_png16
 
 
 class ImageError(ValueError):
@@ -89,27 +84,6 @@ def to_array(rgb: np.ndarray, like: Photo) -> np.ndarray:
     color = np.concatenate([color, like.alpha[..., None]], axis=-1)
   out = np.round(color * peak).astype(dtype)
   return out[..., 0] if out.shape[-1] == 1 else out
-
-
-def write_png(path: str, array: np.ndarray) -> None:
-  """Writes a uint8 or uint16 HxW[xC] array as PNG atomically (temporary file + rename)."""
-  target = pathlib.Path(path)
-  target.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(prefix=f'.{target.name}.', suffix='.tmp', dir=target.parent)
-  try:
-    with os.fdopen(fd, 'wb') as f:
-      if array.dtype == np.uint16:
-        f.write(encode_png16(array))
-      elif array.dtype == np.uint8:
-        Image.fromarray(array).save(f, format='PNG')
-      else:
-        raise ValueError(f'write_png needs uint8 or uint16, got {array.dtype} for {path}')
-    os.chmod(tmp, 0o644)  # mkstemp makes owner-only files
-    os.replace(tmp, target)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
 
 
 def side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 8) -> np.ndarray:

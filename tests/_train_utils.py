@@ -1,23 +1,12 @@
-"""Shared helpers for the training tests: a temporary synthetic-data cache and tiny configs."""
+"""Shared helpers for the training tests: tiny configs and running Python subprocesses."""
 
 import os
 import subprocess
 import sys
 
-import pytest
-
 from configs import tiny
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture(scope='module', autouse=True)
-def synthetic_cache(tmp_path_factory):
-  """Generates the synthetic dataset once per session under pytest's temporary folder."""
-  cache = str(tmp_path_factory.getbasetemp() / 'deepdeblur_cache')
-  with pytest.MonkeyPatch.context() as mp:
-    mp.setenv('DEEPDEBLUR_CACHE', cache)
-    yield cache
 
 
 def tiny_config(**overrides):

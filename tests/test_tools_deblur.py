@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepdeblur_jax.images import write_png
+from deepdeblur_jax.data.image_io import write_png
 from deepdeblur_jax.inference import deblur_image
 from deepdeblur_jax.png import read_png16
 from tests.tool_helpers import make_tiny_checkpoint, run_tool

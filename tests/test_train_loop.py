@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pytest
 
-from _train_utils import synthetic_cache, tiny_config  # pylint: disable=unused-import
+from _train_utils import tiny_config
 from deepdeblur_jax.data import input_pipeline
 from deepdeblur_jax.training import checkpointing, train
 from deepdeblur_jax.training.sharding import make_mesh, replicate, shard_batch, to_host

@@ -6,7 +6,7 @@ import os
 import jax
 import numpy as np
 
-from _train_utils import run_python, synthetic_cache  # pylint: disable=unused-import
+from _train_utils import run_python
 from deepdeblur_jax.training import checkpointing
 
 _TINY = ['-m', 'deepdeblur_jax.main', '--config=configs/tiny.py']

@@ -18,8 +18,8 @@ import argparse
 import numpy as np
 
 from deepdeblur_jax.checkpoint_format import CheckpointError, load_inference_checkpoint
-from deepdeblur_jax.evaluation.evaluate_folder import (FORMATS, evaluate_pairs, list_eval_pairs,
-                                                       write_json)
+from deepdeblur_jax.atomic_files import write_json
+from deepdeblur_jax.evaluation.evaluate_folder import FORMATS, evaluate_pairs, list_eval_pairs
 
 
 def main(argv=None) -> int:

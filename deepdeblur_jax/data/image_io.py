@@ -1,12 +1,14 @@
-"""Reading and atomically writing 8-bit RGB images with Pillow."""
+"""Reading 8-bit RGB images and atomically writing 8/16-bit PNGs with Pillow."""
 
 import os
 import pathlib
-import tempfile
 from typing import Union
 
 import numpy as np
 from PIL import Image
+
+from deepdeblur_jax.atomic_files import atomic_open
+from deepdeblur_jax.png import encode_png16
 
 PathLike = Union[str, os.PathLike]
 
@@ -52,27 +54,21 @@ def image_size(path: PathLike) -> tuple[int, int]:
 
 
 def write_png(path: PathLike, array: np.ndarray) -> None:
-  """Writes an HxW or HxWx{1,3,4} uint8 array as PNG atomically, creating parent dirs.
+  """Writes an HxW or HxWx{1,2,3,4} uint8 or uint16 array as PNG atomically, creating parent dirs.
 
   The image is written to a temporary file in the same folder and renamed, so a
-  reader never sees a half-written file.
+  reader never sees a half-written file. 16-bit arrays are written as 16-bit PNG.
   """
   path = pathlib.Path(path)
   array = np.asarray(array)
-  if array.dtype != np.uint8:
-    raise ValueError(f'{path}: expected a uint8 array, got {array.dtype}')
+  if array.dtype not in (np.uint8, np.uint16):
+    raise ValueError(f'{path}: expected a uint8 or uint16 array, got {array.dtype}')
   if array.ndim == 3 and array.shape[-1] == 1:
     array = array[..., 0]
-  if not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (3, 4))):
-    raise ValueError(f'{path}: expected HxW or HxWx{{1,3,4}}, got shape {array.shape}')
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-  try:
-    with os.fdopen(fd, 'wb') as f:
+  if not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (2, 3, 4))):
+    raise ValueError(f'{path}: expected HxW or HxWx{{1,2,3,4}}, got shape {array.shape}')
+  with atomic_open(path) as f:
+    if array.dtype == np.uint16:
+      f.write(encode_png16(array))
+    else:
       Image.fromarray(array).save(f, format='PNG', compress_level=1)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise

@@ -6,11 +6,8 @@ scikit-image) and averaged over images.
 """
 
 import concurrent.futures
-import json
-import os
 import pathlib
 import sys
-import tempfile
 import time
 import types
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -19,8 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from deepdeblur_jax.data import image_io, readers
+from deepdeblur_jax.data.image_io import write_png
 from deepdeblur_jax.evaluation.metrics import image_metrics
-from deepdeblur_jax.images import write_png
 from deepdeblur_jax.models.generator import MultiScaleGenerator
 from deepdeblur_jax.tiling import deblur_array
 
@@ -113,18 +110,3 @@ def evaluate_pairs(pairs: List[readers.ImagePair], params: Any = None,
           'per_image': per_image}
 
 
-def write_json(path: str, data: Dict[str, Any]) -> None:
-  """Writes `data` as indented JSON atomically."""
-  target = pathlib.Path(path).expanduser()
-  target.parent.mkdir(parents=True, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(prefix=f'.{target.name}.', suffix='.tmp', dir=target.parent)
-  try:
-    with os.fdopen(fd, 'w') as f:
-      json.dump(data, f, indent=2)
-      f.write('\n')
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise

@@ -1,6 +1,6 @@
 """Evaluation on the test split: PSNR/SSIM of the finest output and of the blurry input."""
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Tuple
 
 import jax
 import jax.numpy as jnp

@@ -1,16 +1,15 @@
 """The train loop: `train_and_evaluate(config, workdir)` trains, checkpoints, evaluates, resumes."""
 
-import json
 import os
 import time
 from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
 
 import jax
 import ml_collections
-import numpy as np
 from absl import logging
 from jax.experimental import multihost_utils
 
+from deepdeblur_jax.atomic_files import write_json
 from deepdeblur_jax.config_validation import ConfigError, validate_config
 from deepdeblur_jax.training import checkpointing, eval_loop
 from deepdeblur_jax.training.metrics_writer import MetricsWriter
@@ -178,10 +177,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   result = dict(eval_metrics, step=step, minutes=(time.time() - start_time) / 60.0,
                 final_train_loss=train_metrics.get('loss'))
   if jax.process_index() == 0:
-    path = os.path.join(workdir, 'metrics.json')
-    with open(path + '.tmp', 'w') as f:
-      json.dump(result, f, indent=2)
-    os.replace(path + '.tmp', path)
+    write_json(os.path.join(workdir, 'metrics.json'), result)
   _log('done: step %d, PSNR %.3f dB (blurry %.3f dB), SSIM %.4f (blurry %.4f), %s',
        step, result['psnr'], result['baseline_psnr'], result['ssim'], result['baseline_ssim'],
        format_duration(result['minutes'] * 60))
