@@ -1,0 +1,151 @@
+"""Steady-state train step time, 256x256 patches/s and achieved TFLOP/s; PyTorch in the same run.
+
+CPU smoke (defaults: default model, batch 1, 256x256, float32, no adversarial term):
+
+  python bench/train_step.py
+  python bench/train_step.py --adversarial both --repeats 3
+
+GPU (H100/H200), bf16 at the target batch, with back-to-back throughput over 20 steps:
+
+  python bench/train_step.py --batch 16 --dtypes bfloat16,float32 --adversarial both \
+      --repeats 5 --steps 20 --json-out results.jsonl
+
+Times the library's real jitted step (`deepdeblur_jax.training.train_step.make_train_step`:
+pyramid built on device, G forward/backward, D update and adversarial term when on, Adam, the
+finite-check; state donated). Per-step time is the median of `--repeats` synchronised calls
+(`block_until_ready`) after `--warmup` calls, with input batches rotated among two buffers.
+`--steps N` also times N steps dispatched back to back with a single sync at the end (the
+steady-state throughput a training loop sees; what matters on GPUs where dispatch is async).
+
+FLOPs are analytic (bench/flops.py: exact conv MACs of G and D, training = 3x forward for G and
+8 D-forwards per image for the adversarial terms). The fraction of peak is printed when the
+device's dense peak is known (H100/H200 bf16 = 989 TFLOP/s) or given with --peak-tflops.
+The PyTorch reference (bench/pytorch_reference.time_train_step: same architecture, same loss,
+Adam, channels_last, autocast for bf16) is timed in the same process; --no-torch skips it.
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+import time
+from typing import Any, Dict, List
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import jax  # pylint: disable=g-import-not-at-top
+import numpy as np  # pylint: disable=g-import-not-at-top
+
+from bench import flops as flops_lib  # pylint: disable=g-import-not-at-top
+from bench.configs import load_config  # pylint: disable=g-import-not-at-top
+from bench.timing import print_report, time_calls  # pylint: disable=g-import-not-at-top
+
+
+def time_jax_train_step(config: Any, batch: int, patch: int, adversarial: bool, dtype: str,
+                        repeats: int, warmup: int, steps: int = 0) -> Dict[str, Any]:
+  """Times the library's jitted train step for `config` with the given overrides."""
+  from deepdeblur_jax.training.sharding import make_mesh, replicate, shard_batch  # pylint: disable=g-import-not-at-top
+  from deepdeblur_jax.training.train_state import create_train_state  # pylint: disable=g-import-not-at-top
+  from deepdeblur_jax.training.train_step import make_train_step  # pylint: disable=g-import-not-at-top
+  config = config.copy_and_resolve_references()
+  config.batch_size = batch
+  config.patch_size = patch
+  config.dtype = dtype
+  config.adversarial_weight = 1e-4 if adversarial else 0.0
+  mesh = make_mesh()
+  if batch % mesh.size:
+    raise ValueError(f'--batch {batch} must be divisible by the device count {mesh.size}')
+  state = replicate(create_train_state(config, jax.random.key(0)), mesh)
+  step_fn = make_train_step(config, mesh)
+  rng = np.random.default_rng(0)
+  batches = [shard_batch({'blur': rng.random((batch, patch, patch, 3), np.float32),
+                          'sharp': rng.random((batch, patch, patch, 3), np.float32)}, mesh)
+             for _ in range(2)]
+  holder = {'state': state}
+
+  def run(b: Any) -> Any:
+    holder['state'], holder['metrics'] = step_fn(holder['state'], b)  # state is donated
+    return holder['state'], holder['metrics']
+
+  t0 = time.perf_counter()
+  jax.block_until_ready(run(batches[0]))
+  compile_s = time.perf_counter() - t0
+  result = time_calls(run, batches, jax.block_until_ready, warmup=max(warmup - 1, 0),
+                      repeats=repeats)
+  result['first_call_s'] = compile_s
+  if steps > 0:
+    t0 = time.perf_counter()
+    out = None
+    for i in range(steps):
+      out = run(batches[i % 2])
+    jax.block_until_ready(out)
+    result['throughput_step_s'] = (time.perf_counter() - t0) / steps
+  finite = bool(np.asarray(jax.device_get(holder['metrics']['finite'])))
+  result.update(framework='jax', device=jax.devices()[0].device_kind, n_devices=mesh.size,
+                dtype=dtype, batch=batch, patch=patch, adversarial=adversarial,
+                jax=jax.__version__, loss_finite=finite)
+  return result
+
+
+def main(argv: List[str] = None) -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter,
+                                   epilog=__doc__)
+  parser.add_argument('--config', default='configs/default.py',
+                      help='model config file (configs/tiny.py for a seconds-long smoke run)')
+  parser.add_argument('--batch', type=int, default=1, help='global batch size')
+  parser.add_argument('--patch', type=int, default=256, help='square patch side')
+  parser.add_argument('--dtypes', default='float32', help='comma list: float32,bfloat16')
+  parser.add_argument('--adversarial', default='off', choices=('off', 'on', 'both'))
+  parser.add_argument('--repeats', type=int, default=3, help='timed synchronised steps')
+  parser.add_argument('--warmup', type=int, default=2, help='untimed steps (incl. compile)')
+  parser.add_argument('--steps', type=int, default=0,
+                      help='also time N back-to-back steps with one final sync (use ~20 on GPU)')
+  parser.add_argument('--peak-tflops', type=float, default=0.0,
+                      help='device dense peak for the %%-of-peak column (known: H100/H200 bf16)')
+  parser.add_argument('--no-torch', action='store_true', help='skip the PyTorch reference')
+  parser.add_argument('--json-out', default='', help='also append the JSON line to this file')
+  args = parser.parse_args(argv)
+
+  config = load_config(args.config)
+  model = config.model
+  adv_modes = {'off': [False], 'on': [True], 'both': [False, True]}[args.adversarial]
+  rows: List[Dict[str, Any]] = []
+  for dtype in args.dtypes.split(','):
+    for adversarial in adv_modes:
+      row = time_jax_train_step(config, args.batch, args.patch, adversarial, dtype,
+                                args.repeats, args.warmup, args.steps)
+      fl = flops_lib.train_step_flops(model, args.batch, args.patch, adversarial)
+      row.update(fl)
+      step_s = row.get('throughput_step_s', row['median_s'])
+      row['step_s'] = step_s
+      row['patches_per_s'] = args.batch / step_s
+      row['tflops'] = fl['flops'] / step_s / 1e12
+      peak = flops_lib.peak_tflops(row['device'], dtype, args.peak_tflops)
+      row['peak_tflops'] = peak
+      row['pct_of_peak'] = 100.0 * row['tflops'] / peak if peak else None
+      row['model'] = {k: model[k] for k in ('n_scales', 'n_resblocks', 'n_feats',
+                                            'kernel_size', 'upsample')}
+      row['config'] = args.config
+      if not args.no_torch:
+        from bench import pytorch_reference  # pylint: disable=g-import-not-at-top
+        ref = pytorch_reference.time_train_step(
+            args.batch, args.patch, adversarial, dtype, n_scales=model.n_scales,
+            n_resblocks=model.n_resblocks, n_feats=model.n_feats,
+            kernel_size=model.kernel_size, repeats=args.repeats, warmup=args.warmup)
+        row['torch_median_s'] = ref['median_s']
+        row['torch_device'] = ref['device']
+        row['torch_patches_per_s'] = args.batch / ref['median_s']
+        row['jax_over_torch_time'] = row['median_s'] / ref['median_s']
+        row['speedup_vs_torch'] = ref['median_s'] / row['median_s']
+      rows.append(row)
+  print_report('train_step', rows, ['dtype', 'adversarial', 'batch', 'patch', 'device',
+                                    'median_s', 'step_s', 'patches_per_s', 'tflops',
+                                    'pct_of_peak', 'torch_median_s', 'jax_over_torch_time'])
+  if args.json_out:
+    with open(args.json_out, 'a') as f:
+      f.write(json.dumps({'benchmark': 'train_step', 'rows': rows}) + '\n')
+
+
+if __name__ == '__main__':
+  main()
