@@ -87,15 +87,23 @@ def main() -> None:
                                                kernel_size=model_config.kernel_size,
                                                repeats=args.repeats, warmup=args.warmup)
           row['torch_median_s'] = ref['median_s']
+          row['torch_load_avg'] = ref['load_avg']
           row['torch_device'] = ref['device']
           row['jax_over_torch_time'] = row['median_s'] / ref['median_s']
         rows.append(row)
+        _append_json(args.json_out, 'inference', row)
   print_report('inference', rows, ['size', 'dtype', 'batch', 'device', 'median_s', 'images_per_s',
                                    'tflops', 'pct_of_peak', 'torch_median_s',
-                                   'jax_over_torch_time'])
-  if args.json_out:
-    with open(args.json_out, 'a') as f:
-      f.write(json.dumps({'benchmark': 'inference', 'rows': rows}) + '\n')
+                                   'jax_over_torch_time', 'load_avg'])
+
+
+
+
+def _append_json(path: str, name: str, row: Dict[str, Any]) -> None:
+  """Appends one JSON line per finished row (kept even if a later row is killed)."""
+  if path:
+    with open(path, 'a') as f:
+      f.write(json.dumps({'benchmark': name, 'rows': [row]}) + '\n')
 
 
 if __name__ == '__main__':

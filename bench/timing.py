@@ -11,8 +11,10 @@ def time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any], sync: Callable[[
                warmup: int = 2, repeats: int = 5) -> Dict[str, float]:
   """Times `fn(x)` rotating through `inputs`, calling `sync` on each result (device sync).
 
-  Returns median, min and max seconds per call over `repeats` timed calls after `warmup`.
+  Returns median, min and max seconds per call over `repeats` timed calls after `warmup`, and the
+  host's 1/5/15-minute load averages when the timing ended (other work on the machine skews it).
   """
+  import os
   for i in range(warmup):
     sync(fn(inputs[i % len(inputs)]))
   times: List[float] = []
@@ -22,7 +24,7 @@ def time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any], sync: Callable[[
     sync(fn(x))
     times.append(time.perf_counter() - start)
   return {'median_s': statistics.median(times), 'min_s': min(times), 'max_s': max(times),
-          'repeats': repeats}
+          'repeats': repeats, 'load_avg': [round(v, 2) for v in os.getloadavg()]}
 
 
 def machine_description() -> Dict[str, Any]:

@@ -134,17 +134,25 @@ def main(argv: List[str] = None) -> None:
             n_resblocks=model.n_resblocks, n_feats=model.n_feats,
             kernel_size=model.kernel_size, repeats=args.repeats, warmup=args.warmup)
         row['torch_median_s'] = ref['median_s']
+        row['torch_load_avg'] = ref['load_avg']
         row['torch_device'] = ref['device']
         row['torch_patches_per_s'] = args.batch / ref['median_s']
         row['jax_over_torch_time'] = row['median_s'] / ref['median_s']
         row['speedup_vs_torch'] = ref['median_s'] / row['median_s']
       rows.append(row)
+      _append_json(args.json_out, 'train_step', row)
   print_report('train_step', rows, ['dtype', 'adversarial', 'batch', 'patch', 'device',
                                     'median_s', 'step_s', 'patches_per_s', 'tflops',
-                                    'pct_of_peak', 'torch_median_s', 'jax_over_torch_time'])
-  if args.json_out:
-    with open(args.json_out, 'a') as f:
-      f.write(json.dumps({'benchmark': 'train_step', 'rows': rows}) + '\n')
+                                    'pct_of_peak', 'torch_median_s', 'jax_over_torch_time', 'load_avg'])
+
+
+
+
+def _append_json(path: str, name: str, row: Dict[str, Any]) -> None:
+  """Appends one JSON line per finished row (kept even if a later row is killed)."""
+  if path:
+    with open(path, 'a') as f:
+      f.write(json.dumps({'benchmark': name, 'rows': [row]}) + '\n')
 
 
 if __name__ == '__main__':
