@@ -3,8 +3,8 @@
   python bench/inference.py --sizes 256x256,720x1280 --dtypes float32 --batches 1
   python bench/inference.py --config configs/tiny.py --sizes 32x32   # seconds-long smoke run
 
-Times the generator of `--config` (default: 3 scales, 19 ResBlocks, 64 features) on a prebuilt input pyramid
-(`jit`-compiled forward; warm-up excluded; `block_until_ready`; median of repeats; inputs rotated
+Times the generator of `--config` (default: 3 scales, 19 ResBlocks, 64 features) on a prebuilt
+input pyramid (`jit`-compiled forward; warm-up excluded; `block_until_ready`; median of repeats; inputs rotated
 among two buffers). Random weights: speed does not depend on their values.
 """
 

@@ -44,9 +44,11 @@ from bench.timing import print_report, time_calls  # pylint: disable=g-import-no
 def time_jax_train_step(config: Any, batch: int, patch: int, adversarial: bool, dtype: str,
                         repeats: int, warmup: int, steps: int = 0) -> Dict[str, Any]:
   """Times the library's jitted train step for `config` with the given overrides."""
-  from deepdeblur_jax.training.sharding import make_mesh, replicate, shard_batch  # pylint: disable=g-import-not-at-top
-  from deepdeblur_jax.training.train_state import create_train_state  # pylint: disable=g-import-not-at-top
-  from deepdeblur_jax.training.train_step import make_train_step  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from deepdeblur_jax.training.sharding import make_mesh, replicate, shard_batch
+  from deepdeblur_jax.training.train_state import create_train_state
+  from deepdeblur_jax.training.train_step import make_train_step
+  # pylint: enable=g-import-not-at-top
   config = config.copy_and_resolve_references()
   config.batch_size = batch
   config.patch_size = patch
@@ -143,7 +145,8 @@ def main(argv: List[str] = None) -> None:
       _append_json(args.json_out, 'train_step', row)
   print_report('train_step', rows, ['dtype', 'adversarial', 'batch', 'patch', 'device',
                                     'median_s', 'step_s', 'patches_per_s', 'tflops',
-                                    'pct_of_peak', 'torch_median_s', 'jax_over_torch_time', 'load_avg'])
+                                    'pct_of_peak', 'torch_median_s', 'jax_over_torch_time',
+                                    'load_avg'])
 
 
 
