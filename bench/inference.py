@@ -4,8 +4,8 @@
   python bench/inference.py --config configs/tiny.py --sizes 32x32   # seconds-long smoke run
 
 Times the generator of `--config` (default: 3 scales, 19 ResBlocks, 64 features) on a prebuilt
-input pyramid (`jit`-compiled forward; warm-up excluded; `block_until_ready`; median of repeats; inputs rotated
-among two buffers). Random weights: speed does not depend on their values.
+input pyramid (`jit`-compiled forward; warm-up excluded; `block_until_ready`; median of repeats;
+inputs rotated among two buffers). Random weights: speed does not depend on their values.
 """
 
 import argparse
