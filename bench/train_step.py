@@ -38,54 +38,67 @@ import numpy as np  # pylint: disable=g-import-not-at-top
 
 from bench import flops as flops_lib  # pylint: disable=g-import-not-at-top
 from bench.configs import load_config  # pylint: disable=g-import-not-at-top
-from bench.timing import print_report, time_calls  # pylint: disable=g-import-not-at-top
+from bench.timing import (print_report, time_calls,  # pylint: disable=g-import-not-at-top
+                          time_interleaved)
+
+
+class JaxTrainStep:
+  """The library's jitted train step for `config` with the given overrides, ready to time."""
+
+  def __init__(self, config: Any, batch: int, patch: int, adversarial: bool, dtype: str):
+    # pylint: disable=g-import-not-at-top
+    from deepdeblur_jax.training.sharding import make_mesh, replicate, shard_batch
+    from deepdeblur_jax.training.train_state import create_train_state
+    from deepdeblur_jax.training.train_step import make_train_step
+    # pylint: enable=g-import-not-at-top
+    config = config.copy_and_resolve_references()
+    config.batch_size = batch
+    config.patch_size = patch
+    config.dtype = dtype
+    config.adversarial_weight = 1e-4 if adversarial else 0.0
+    self.mesh = make_mesh()
+    if batch % self.mesh.size:
+      raise ValueError(f'--batch {batch} must be divisible by the device count {self.mesh.size}')
+    self.state = replicate(create_train_state(config, jax.random.key(0)), self.mesh)
+    self.metrics = None
+    self.step_fn = make_train_step(config, self.mesh)
+    rng = np.random.default_rng(0)
+    self.batches = [shard_batch({'blur': rng.random((batch, patch, patch, 3), np.float32),
+                                 'sharp': rng.random((batch, patch, patch, 3), np.float32)},
+                                self.mesh) for _ in range(2)]
+    self.meta = dict(framework='jax', device=jax.devices()[0].device_kind,
+                     n_devices=self.mesh.size, dtype=dtype, batch=batch, patch=patch,
+                     adversarial=adversarial, jax=jax.__version__)
+    t0 = time.perf_counter()
+    jax.block_until_ready(self(self.batches[0]))
+    self.meta['first_call_s'] = time.perf_counter() - t0  # compile + one step
+
+  def __call__(self, b: Any) -> Any:
+    self.state, self.metrics = self.step_fn(self.state, b)  # the state is donated
+    return self.state, self.metrics
+
+  def throughput(self, steps: int) -> float:
+    """Seconds per step over `steps` steps dispatched back to back, one sync at the end."""
+    t0 = time.perf_counter()
+    out = None
+    for i in range(steps):
+      out = self(self.batches[i % 2])
+    jax.block_until_ready(out)
+    return (time.perf_counter() - t0) / steps
+
+  def loss_finite(self) -> bool:
+    return bool(np.asarray(jax.device_get(self.metrics['finite'])))
 
 
 def time_jax_train_step(config: Any, batch: int, patch: int, adversarial: bool, dtype: str,
                         repeats: int, warmup: int, steps: int = 0) -> Dict[str, Any]:
-  """Times the library's jitted train step for `config` with the given overrides."""
-  # pylint: disable=g-import-not-at-top
-  from deepdeblur_jax.training.sharding import make_mesh, replicate, shard_batch
-  from deepdeblur_jax.training.train_state import create_train_state
-  from deepdeblur_jax.training.train_step import make_train_step
-  # pylint: enable=g-import-not-at-top
-  config = config.copy_and_resolve_references()
-  config.batch_size = batch
-  config.patch_size = patch
-  config.dtype = dtype
-  config.adversarial_weight = 1e-4 if adversarial else 0.0
-  mesh = make_mesh()
-  if batch % mesh.size:
-    raise ValueError(f'--batch {batch} must be divisible by the device count {mesh.size}')
-  state = replicate(create_train_state(config, jax.random.key(0)), mesh)
-  step_fn = make_train_step(config, mesh)
-  rng = np.random.default_rng(0)
-  batches = [shard_batch({'blur': rng.random((batch, patch, patch, 3), np.float32),
-                          'sharp': rng.random((batch, patch, patch, 3), np.float32)}, mesh)
-             for _ in range(2)]
-  holder = {'state': state}
-
-  def run(b: Any) -> Any:
-    holder['state'], holder['metrics'] = step_fn(holder['state'], b)  # state is donated
-    return holder['state'], holder['metrics']
-
-  t0 = time.perf_counter()
-  jax.block_until_ready(run(batches[0]))
-  compile_s = time.perf_counter() - t0
-  result = time_calls(run, batches, jax.block_until_ready, warmup=max(warmup - 1, 0),
+  """Times the library's jitted train step (JAX alone)."""
+  step = JaxTrainStep(config, batch, patch, adversarial, dtype)
+  result = time_calls(step, step.batches, jax.block_until_ready, warmup=max(warmup - 1, 0),
                       repeats=repeats)
-  result['first_call_s'] = compile_s
   if steps > 0:
-    t0 = time.perf_counter()
-    out = None
-    for i in range(steps):
-      out = run(batches[i % 2])
-    jax.block_until_ready(out)
-    result['throughput_step_s'] = (time.perf_counter() - t0) / steps
-  finite = bool(np.asarray(jax.device_get(holder['metrics']['finite'])))
-  result.update(framework='jax', device=jax.devices()[0].device_kind, n_devices=mesh.size,
-                dtype=dtype, batch=batch, patch=patch, adversarial=adversarial,
-                jax=jax.__version__, loss_finite=finite)
+    result['throughput_step_s'] = step.throughput(steps)
+  result.update(step.meta, loss_finite=step.loss_finite())
   return result
 
 
@@ -107,6 +120,9 @@ def main(argv: List[str] = None) -> None:
                       help='device dense peak for the %%-of-peak column (known: H100/H200 bf16)')
   parser.add_argument('--no-torch', action='store_true', help='skip the PyTorch reference')
   parser.add_argument('--json-out', default='', help='also append the JSON line to this file')
+  parser.add_argument('--sequential', action='store_true',
+                      help='time all JAX steps, then all PyTorch steps (default: alternate them '
+                      'step by step, fairer on a machine with changing load)')
   args = parser.parse_args(argv)
 
   config = load_config(args.config)
@@ -115,8 +131,29 @@ def main(argv: List[str] = None) -> None:
   rows: List[Dict[str, Any]] = []
   for dtype in args.dtypes.split(','):
     for adversarial in adv_modes:
-      row = time_jax_train_step(config, args.batch, args.patch, adversarial, dtype,
-                                args.repeats, args.warmup, args.steps)
+      ref = None
+      if args.no_torch:
+        row = time_jax_train_step(config, args.batch, args.patch, adversarial, dtype,
+                                  args.repeats, args.warmup, args.steps)
+      else:
+        from bench import pytorch_reference  # pylint: disable=g-import-not-at-top
+        jax_step = JaxTrainStep(config, args.batch, args.patch, adversarial, dtype)
+        torch_case = pytorch_reference.make_train_step(
+            args.batch, args.patch, adversarial, dtype, n_scales=model.n_scales,
+            n_resblocks=model.n_resblocks, n_feats=model.n_feats, kernel_size=model.kernel_size)
+        jax_case = (jax_step, jax_step.batches, jax.block_until_ready)
+        if args.sequential:
+          row = time_calls(*jax_case, warmup=max(args.warmup - 1, 0), repeats=args.repeats)
+          ref = time_calls(*torch_case[:3], warmup=args.warmup, repeats=args.repeats)
+        else:
+          timed = time_interleaved({'jax': jax_case, 'torch': torch_case[:3]},
+                                   warmup=args.warmup, repeats=args.repeats)
+          row, ref = timed['jax'], timed['torch']
+        if args.steps > 0:
+          row['throughput_step_s'] = jax_step.throughput(args.steps)
+        row.update(jax_step.meta, loss_finite=jax_step.loss_finite())
+        ref.update(torch_case[3])
+        del jax_step, torch_case
       fl = flops_lib.train_step_flops(model, args.batch, args.patch, adversarial)
       row.update(fl)
       step_s = row.get('throughput_step_s', row['median_s'])
@@ -129,13 +166,9 @@ def main(argv: List[str] = None) -> None:
       row['model'] = {k: model[k] for k in ('n_scales', 'n_resblocks', 'n_feats',
                                             'kernel_size', 'upsample')}
       row['config'] = args.config
-      if not args.no_torch:
-        from bench import pytorch_reference  # pylint: disable=g-import-not-at-top
-        ref = pytorch_reference.time_train_step(
-            args.batch, args.patch, adversarial, dtype, n_scales=model.n_scales,
-            n_resblocks=model.n_resblocks, n_feats=model.n_feats,
-            kernel_size=model.kernel_size, repeats=args.repeats, warmup=args.warmup)
+      if ref is not None:
         row['torch_median_s'] = ref['median_s']
+        row['torch_min_s'] = ref['min_s']
         row['torch_load_avg'] = ref['load_avg']
         row['torch_device'] = ref['device']
         row['torch_patches_per_s'] = args.batch / ref['median_s']
@@ -147,8 +180,6 @@ def main(argv: List[str] = None) -> None:
                                     'median_s', 'step_s', 'patches_per_s', 'tflops',
                                     'pct_of_peak', 'torch_median_s', 'jax_over_torch_time',
                                     'load_avg'])
-
-
 
 
 def _append_json(path: str, name: str, row: Dict[str, Any]) -> None:
