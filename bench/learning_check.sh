@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Real learning check (issue 8): train the FULL default generator on the synthetic dataset for a
 # fixed number of steps on one GPU, export it, and measure PSNR/SSIM on the real GOPRO pairs in
-# shared/samples/gopro_test (blurry baseline on `blur`: 24.05 dB / 0.7511... see
-# docs/PERFORMANCE.md) and on the synthetic test split.
+# shared/samples/gopro_test (the issue gives the blurry baseline on `blur` as 24.05 and 25.11 dB,
+# one per pair) and on the synthetic test split; see docs/PERFORMANCE.md.
 #
 #   bash bench/learning_check.sh OUT_DIR [STEPS] [SAMPLES_DIR]
 #
