@@ -6,14 +6,15 @@
 #
 #   bash bench/learning_check.sh OUT_DIR [STEPS] [SAMPLES_DIR]
 #
-# STEPS defaults to 3000 (batch 16, bf16, no adversarial term); pick it from the bf16 step time
-# that bench/gpu_suite.sh measured so training fits the device budget (e.g. 0.25 s/step -> 3000
-# steps = 12.5 min). SMOKE=1 runs the same pipeline with configs/tiny.py for a few steps on a CPU.
+# STEPS defaults to 600 (batch 16, bf16, no adversarial term). Without TensorFlow the device
+# machine trains from the single-threaded NumPy source (26 patches/s on one of our CPU cores,
+# i.e. ~1.6 steps/s at batch 16), so the input, not the GPU, sets the pace there: 600 steps is
+# about 6-7 minutes. Raise STEPS only after train.log shows the real rate. SMOKE=1 runs the same pipeline with configs/tiny.py for a few steps on a CPU.
 # Needs no TensorFlow (the training loop falls back to the NumPy data source without it), but
 # needs ml_collections (carry its wheel in .whl, see docs/PERFORMANCE.md).
 set -eu
 OUT_DIR="${1:-${OUT:-/tmp/learning_check}}"
-STEPS="${2:-3000}"
+STEPS="${2:-600}"
 SAMPLES="${3:-shared/samples/gopro_test}"
 PY="${PYTHON:-python3}"
 export PYTHONUNBUFFERED=1
