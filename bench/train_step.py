@@ -13,9 +13,11 @@ GPU (H100/H200), bf16 at the target batch, with back-to-back throughput over 20 
 Times the library's real jitted step (`deepdeblur_jax.training.train_step.make_train_step`:
 pyramid built on device, G forward/backward, D update and adversarial term when on, Adam, the
 finite-check; state donated). Per-step time is the median of `--repeats` synchronised calls
-(`block_until_ready`) after `--warmup` calls, with input batches rotated among two buffers.
+(`block_until_ready`) after `--warmup` calls, with input batches rotated among two buffers;
+JAX and PyTorch steps alternate (`--sequential`: all JAX, then all PyTorch).
 `--steps N` also times N steps dispatched back to back with a single sync at the end (the
-steady-state throughput a training loop sees; what matters on GPUs where dispatch is async).
+steady-state throughput a training loop sees; what matters on GPUs where dispatch is async);
+`step_s`, `patches_per_s` and `tflops` use it when given, else the synchronised median.
 
 FLOPs are analytic (bench/flops.py: exact conv MACs of G and D, training = 3x forward for G and
 8 D-forwards per image for the adversarial terms). The fraction of peak is printed when the
