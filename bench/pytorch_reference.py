@@ -10,7 +10,7 @@ import argparse
 import os
 import pathlib
 import sys
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
@@ -52,6 +52,17 @@ def time_forward(height: int, width: int, batch: int = 1, dtype: str = 'float32'
                  kernel_size: int = 5, repeats: int = 5, warmup: int = 2,
                  device: str = '') -> Dict[str, Any]:
   """Median forward time of the generator on a prebuilt pyramid (no grad)."""
+  forward, inputs, sync, meta = make_forward(height, width, batch, dtype, n_scales, n_resblocks,
+                                             n_feats, kernel_size, device)
+  result = time_calls(forward, inputs, sync, warmup=warmup, repeats=repeats)
+  result.update(meta)
+  return result
+
+
+def make_forward(height: int, width: int, batch: int = 1, dtype: str = 'float32',
+                 n_scales: int = 3, n_resblocks: int = 19, n_feats: int = 64,
+                 kernel_size: int = 5, device: str = '') -> Tuple[Any, Any, Any, Dict[str, Any]]:
+  """(fn, inputs, sync, meta) of the generator forward, for `time_calls`/`time_interleaved`."""
   device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
   _setup(device)
   model = MSResNet(n_scales, n_resblocks, n_feats, kernel_size).to(device).eval()
@@ -64,10 +75,9 @@ def time_forward(height: int, width: int, batch: int = 1, dtype: str = 'float32'
                                                 enabled=amp is not None):
       return model(pyr)[0]
 
-  result = time_calls(forward, inputs, _sync(device), warmup=warmup, repeats=repeats)
-  result.update(device=device, framework='pytorch', dtype=dtype, batch=batch,
-                size=f'{height}x{width}', torch=torch.__version__)
-  return result
+  meta = dict(device=device, framework='pytorch', dtype=dtype, batch=batch,
+              size=f'{height}x{width}', torch=torch.__version__)
+  return forward, inputs, _sync(device), meta
 
 
 def time_train_step(batch: int, patch: int, adversarial: bool = False, dtype: str = 'float32',
@@ -75,6 +85,18 @@ def time_train_step(batch: int, patch: int, adversarial: bool = False, dtype: st
                     kernel_size: int = 5, repeats: int = 5, warmup: int = 2,
                     device: str = '') -> Dict[str, Any]:
   """Median time of one Adam step on the multi-scale MSE loss (+ D update and adversarial term)."""
+  step, inputs, sync, meta = make_train_step(batch, patch, adversarial, dtype, n_scales,
+                                             n_resblocks, n_feats, kernel_size, device)
+  result = time_calls(step, inputs, sync, warmup=warmup, repeats=repeats)
+  result.update(meta)
+  return result
+
+
+def make_train_step(batch: int, patch: int, adversarial: bool = False, dtype: str = 'float32',
+                    n_scales: int = 3, n_resblocks: int = 19, n_feats: int = 64,
+                    kernel_size: int = 5, device: str = ''
+                    ) -> Tuple[Any, Any, Any, Dict[str, Any]]:
+  """(fn, inputs, sync, meta) of one train step, for `time_calls`/`time_interleaved`."""
   device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
   _setup(device)
   gen = MSResNet(n_scales, n_resblocks, n_feats, kernel_size).to(device)
@@ -110,10 +132,9 @@ def time_train_step(batch: int, patch: int, adversarial: bool = False, dtype: st
     scaler.update()
     return loss
 
-  result = time_calls(step, [0, 1], _sync(device), warmup=warmup, repeats=repeats)
-  result.update(device=device, framework='pytorch', dtype=dtype, batch=batch, patch=patch,
-                adversarial=adversarial, torch=torch.__version__)
-  return result
+  meta = dict(device=device, framework='pytorch', dtype=dtype, batch=batch, patch=patch,
+              adversarial=adversarial, torch=torch.__version__)
+  return step, [0, 1], _sync(device), meta
 
 
 def main() -> None:

@@ -4,15 +4,17 @@ import json
 import platform
 import statistics
 import time
-from typing import Any, Callable, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 
 def time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any], sync: Callable[[Any], Any],
                warmup: int = 2, repeats: int = 5) -> Dict[str, float]:
   """Times `fn(x)` rotating through `inputs`, calling `sync` on each result (device sync).
 
-  Returns median, min and max seconds per call over `repeats` timed calls after `warmup`.
+  Returns median, min and max seconds per call over `repeats` timed calls after `warmup`, and the
+  host's 1/5/15-minute load averages when the timing ended (other work on the machine skews it).
   """
+  import os
   for i in range(warmup):
     sync(fn(inputs[i % len(inputs)]))
   times: List[float] = []
@@ -22,7 +24,32 @@ def time_calls(fn: Callable[[Any], Any], inputs: Sequence[Any], sync: Callable[[
     sync(fn(x))
     times.append(time.perf_counter() - start)
   return {'median_s': statistics.median(times), 'min_s': min(times), 'max_s': max(times),
-          'repeats': repeats}
+          'repeats': repeats, 'load_avg': [round(v, 2) for v in os.getloadavg()]}
+
+
+def time_interleaved(cases: Dict[str, Tuple[Callable[[Any], Any], Sequence[Any],
+                                             Callable[[Any], Any]]],
+                     warmup: int = 2, repeats: int = 5) -> Dict[str, Dict[str, float]]:
+  """Like `time_calls` for several (fn, inputs, sync) cases, alternating them call by call.
+
+  On a shared machine whose load changes over minutes, alternating A, B, A, B, ... exposes both
+  to the same load, so their ratio is fairer than timing all of A and then all of B.
+  """
+  import os
+  for i in range(warmup):
+    for fn, inputs, sync in cases.values():
+      sync(fn(inputs[i % len(inputs)]))
+  times: Dict[str, List[float]] = {name: [] for name in cases}
+  for i in range(repeats):
+    for name, (fn, inputs, sync) in cases.items():
+      x = inputs[i % len(inputs)]
+      start = time.perf_counter()
+      sync(fn(x))
+      times[name].append(time.perf_counter() - start)
+  load = [round(v, 2) for v in os.getloadavg()]
+  return {name: {'median_s': statistics.median(t), 'min_s': min(t), 'max_s': max(t),
+                 'repeats': repeats, 'load_avg': load, 'interleaved': True}
+          for name, t in times.items()}
 
 
 def machine_description() -> Dict[str, Any]:
