@@ -288,3 +288,11 @@ def test_numpy_source_eval_matches_tf(root):
       for key in ('blur', 'sharp'):
         assert a[key].dtype == b[key].dtype
         np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_numpy_source_batches_do_not_depend_on_thread_count(root):
+  config = _config(root)
+  config.data.num_parallel_calls = 1
+  one = _take(config, 3, source=numpy_source)
+  config.data.num_parallel_calls = 3
+  _assert_batches_equal(one, _take(config, 3, source=numpy_source))

@@ -4,9 +4,13 @@ Meant for benchmarks and training on machines without TensorFlow. It reads the s
 same order as `input_pipeline` (see `sampling`), but draws its augmentation from
 `np.random.default_rng([seed, g])`, so its crops differ from the tf.data pipeline's.
 It applies crop, the 8 dihedral transforms, RGB permutation, saturation and blur
-noise as switched by the config; decoding runs in the calling thread.
+noise as switched by the config; elements are made by a pool of threads.
 """
 
+import collections
+import concurrent.futures
+import itertools
+import os
 import threading
 from typing import Any, Iterator, Optional
 
@@ -100,29 +104,43 @@ def _to_output(x: np.ndarray, dtype: str) -> np.ndarray:
   raise ValueError(f"data.output_dtype must be 'float32' or 'uint8', got {dtype!r}")
 
 
+def _num_workers(data: Any) -> int:
+  """Worker threads: data.num_parallel_calls, or the CPU count when it is -1 (auto)."""
+  n = int(data.num_parallel_calls)
+  return max(1, os.cpu_count() or 1) if n == -1 else max(1, n)
+
+
 def create_train_iterator(config: Any, start_step: int = 0, process_index: Optional[int] = None,
                           process_count: Optional[int] = None) -> Iterator[dict[str, np.ndarray]]:
-  """Yields {'blur', 'sharp'}: (batch_size // process_count, P, P, 3) batches forever."""
+  """Yields {'blur', 'sharp'}: (batch_size // process_count, P, P, 3) batches forever.
+
+  Elements are decoded and augmented by `data.num_parallel_calls` threads (Pillow and NumPy
+  release the GIL), two batches ahead; the order and content do not depend on the thread count.
+  """
   process_index, process_count = sampling.resolve_process(process_index, process_count)
   data = config.data
   local = sampling.local_batch_size(config.batch_size, process_count)
   pairs = readers.list_pairs(data, data.train_split)
   plan = sampling.FilePlan(config.seed, len(pairs))
   store = _Store(bool(data.cache))
-  blurs, sharps = [], []
-  for g in sampling.local_elements(config.batch_size, start_step, process_index, process_count):
-    pair = pairs[plan.file_index(g)]
+
+  def element(g: int, pair: readers.ImagePair) -> tuple[np.ndarray, np.ndarray]:
     try:
-      b, s = augment(store.get(pair.blur), store.get(pair.sharp),
+      return augment(store.get(pair.blur), store.get(pair.sharp),
                      np.random.default_rng([config.seed, g]), data, config.patch_size)
     except ValueError as e:
       raise ValueError(f'{pair.blur}: {e}') from e
-    blurs.append(b)
-    sharps.append(s)
-    if len(blurs) == local:
-      yield {'blur': _to_output(np.stack(blurs), data.output_dtype),
-             'sharp': _to_output(np.stack(sharps), data.output_dtype)}
-      blurs, sharps = [], []
+
+  elements = sampling.local_elements(config.batch_size, start_step, process_index, process_count)
+  with concurrent.futures.ThreadPoolExecutor(_num_workers(data)) as pool:
+    pending: collections.deque = collections.deque()
+    while True:
+      while len(pending) < 2:  # keep two batches in flight
+        pending.append([pool.submit(element, g, pairs[plan.file_index(g)])
+                        for g in itertools.islice(elements, local)])
+      results = [f.result() for f in pending.popleft()]
+      yield {'blur': _to_output(np.stack([b for b, _ in results]), data.output_dtype),
+             'sharp': _to_output(np.stack([s for _, s in results]), data.output_dtype)}
 
 
 def create_eval_iterator(config: Any, process_index: Optional[int] = None,
