@@ -9,7 +9,6 @@ inputs rotated among two buffers). Random weights: speed does not depend on thei
 """
 
 import argparse
-import json
 import pathlib
 import sys
 from typing import Any, Dict, List, Tuple
@@ -20,7 +19,7 @@ import jax  # pylint: disable=g-import-not-at-top
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
-from bench.timing import print_report, time_calls, time_interleaved  # pylint: disable=g-import-not-at-top
+from bench.timing import append_json_line, print_report, time_calls, time_interleaved  # pylint: disable=g-import-not-at-top
 from bench import flops as flops_lib  # pylint: disable=g-import-not-at-top
 from bench.configs import load_config  # pylint: disable=g-import-not-at-top
 from deepdeblur_jax.models import create_generator, init_generator  # pylint: disable=g-import-not-at-top
@@ -113,17 +112,10 @@ def main() -> None:
           row['torch_device'] = ref['device']
           row['jax_over_torch_time'] = row['median_s'] / ref['median_s']
         rows.append(row)
-        _append_json(args.json_out, 'inference', row)
+        append_json_line(args.json_out, 'inference', row)
   print_report('inference', rows, ['size', 'dtype', 'batch', 'device', 'median_s', 'images_per_s',
                                    'tflops', 'pct_of_peak', 'torch_median_s',
                                    'jax_over_torch_time', 'load_avg'])
-
-
-def _append_json(path: str, name: str, row: Dict[str, Any]) -> None:
-  """Appends one JSON line per finished row (kept even if a later row is killed)."""
-  if path:
-    with open(path, 'a') as f:
-      f.write(json.dumps({'benchmark': name, 'rows': [row]}) + '\n')
 
 
 if __name__ == '__main__':

@@ -72,3 +72,10 @@ def _fmt(v: Any) -> str:
   if isinstance(v, float):
     return f'{v:.4g}'
   return '' if v is None else str(v)
+
+
+def append_json_line(path: str, name: str, row: Dict[str, Any]) -> None:
+  """Appends one JSON line per finished row to `path` (kept even if a later row is killed)."""
+  if path:
+    with open(path, 'a') as f:
+      f.write(json.dumps({'benchmark': name, 'rows': [row]}) + '\n')

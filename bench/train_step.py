@@ -27,7 +27,6 @@ Adam, channels_last, autocast for bf16) is timed in the same process; --no-torch
 """
 
 import argparse
-import json
 import pathlib
 import sys
 import time
@@ -40,7 +39,7 @@ import numpy as np  # pylint: disable=g-import-not-at-top
 
 from bench import flops as flops_lib  # pylint: disable=g-import-not-at-top
 from bench.configs import load_config  # pylint: disable=g-import-not-at-top
-from bench.timing import (print_report, time_calls,  # pylint: disable=g-import-not-at-top
+from bench.timing import (append_json_line, print_report, time_calls,  # pylint: disable=g-import-not-at-top
                           time_interleaved)
 
 
@@ -177,18 +176,11 @@ def main(argv: List[str] = None) -> None:
         row['jax_over_torch_time'] = row['median_s'] / ref['median_s']
         row['speedup_vs_torch'] = ref['median_s'] / row['median_s']
       rows.append(row)
-      _append_json(args.json_out, 'train_step', row)
+      append_json_line(args.json_out, 'train_step', row)
   print_report('train_step', rows, ['dtype', 'adversarial', 'batch', 'patch', 'device',
                                     'median_s', 'step_s', 'patches_per_s', 'tflops',
                                     'pct_of_peak', 'torch_median_s', 'jax_over_torch_time',
                                     'load_avg'])
-
-
-def _append_json(path: str, name: str, row: Dict[str, Any]) -> None:
-  """Appends one JSON line per finished row (kept even if a later row is killed)."""
-  if path:
-    with open(path, 'a') as f:
-      f.write(json.dumps({'benchmark': name, 'rows': [row]}) + '\n')
 
 
 if __name__ == '__main__':
