@@ -19,7 +19,8 @@ import jax  # pylint: disable=g-import-not-at-top
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 
-from bench.timing import append_json_line, print_report, time_calls, time_interleaved  # pylint: disable=g-import-not-at-top
+from bench.timing import (add_reference_columns, append_json_line, print_report,  # pylint: disable=g-import-not-at-top
+                          time_calls, time_interleaved)
 from bench import flops as flops_lib  # pylint: disable=g-import-not-at-top
 from bench.configs import load_config  # pylint: disable=g-import-not-at-top
 from deepdeblur_jax.models import create_generator, init_generator  # pylint: disable=g-import-not-at-top
@@ -106,11 +107,7 @@ def main() -> None:
         row['pct_of_peak'] = 100.0 * row['tflops'] / peak if peak else None
         row['config'] = args.config
         if ref is not None:
-          row['torch_median_s'] = ref['median_s']
-          row['torch_min_s'] = ref['min_s']
-          row['torch_load_avg'] = ref['load_avg']
-          row['torch_device'] = ref['device']
-          row['jax_over_torch_time'] = row['median_s'] / ref['median_s']
+          add_reference_columns(row, ref)
         rows.append(row)
         append_json_line(args.json_out, 'inference', row)
   print_report('inference', rows, ['size', 'dtype', 'batch', 'device', 'median_s', 'images_per_s',

@@ -79,3 +79,12 @@ def append_json_line(path: str, name: str, row: Dict[str, Any]) -> None:
   if path:
     with open(path, 'a') as f:
       f.write(json.dumps({'benchmark': name, 'rows': [row]}) + '\n')
+
+
+def add_reference_columns(row: Dict[str, Any], ref: Dict[str, Any]) -> None:
+  """Adds the PyTorch reference's timing to a JAX `row`, with the JAX / PyTorch time ratio."""
+  row['torch_median_s'] = ref['median_s']
+  row['torch_min_s'] = ref['min_s']
+  row['torch_load_avg'] = ref['load_avg']
+  row['torch_device'] = ref['device']
+  row['jax_over_torch_time'] = row['median_s'] / ref['median_s']

@@ -39,8 +39,8 @@ import numpy as np  # pylint: disable=g-import-not-at-top
 
 from bench import flops as flops_lib  # pylint: disable=g-import-not-at-top
 from bench.configs import load_config  # pylint: disable=g-import-not-at-top
-from bench.timing import (append_json_line, print_report, time_calls,  # pylint: disable=g-import-not-at-top
-                          time_interleaved)
+from bench.timing import (add_reference_columns, append_json_line, print_report,  # pylint: disable=g-import-not-at-top
+                          time_calls, time_interleaved)
 
 
 class JaxTrainStep:
@@ -168,12 +168,8 @@ def main(argv: List[str] = None) -> None:
                                             'kernel_size', 'upsample')}
       row['config'] = args.config
       if ref is not None:
-        row['torch_median_s'] = ref['median_s']
-        row['torch_min_s'] = ref['min_s']
-        row['torch_load_avg'] = ref['load_avg']
-        row['torch_device'] = ref['device']
+        add_reference_columns(row, ref)
         row['torch_patches_per_s'] = args.batch / ref['median_s']
-        row['jax_over_torch_time'] = row['median_s'] / ref['median_s']
         row['speedup_vs_torch'] = ref['median_s'] / row['median_s']
       rows.append(row)
       append_json_line(args.json_out, 'train_step', row)
