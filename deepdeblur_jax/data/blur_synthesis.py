@@ -32,11 +32,6 @@ def _gamma_lut(gamma: float) -> np.ndarray:
   return (np.arange(256, dtype=np.float64) / 255.0) ** gamma
 
 
-def _round_uint8(x: np.ndarray) -> np.ndarray:
-  """Rounds [0, 255] floats half up to uint8."""
-  return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
-
-
 def synthesize_pair(frames: Sequence[np.ndarray], gamma: float = 2.2) -> dict[str, np.ndarray]:
   """Averages a window of HxWx3 uint8 frames into {'blur', 'blur_gamma', 'sharp'} uint8."""
   if len(frames) == 0:
@@ -57,8 +52,8 @@ def synthesize_pair(frames: Sequence[np.ndarray], gamma: float = 2.2) -> dict[st
     total_lin += lut[f]
   m = float(len(frames))
   return {
-      'blur': _round_uint8(total / m),
-      'blur_gamma': _round_uint8(255.0 * (total_lin / m) ** (1.0 / gamma)),
+      'blur': image_io.round_to_uint8(total / m),
+      'blur_gamma': image_io.round_to_uint8(255.0 * (total_lin / m) ** (1.0 / gamma)),
       'sharp': np.array(frames[len(frames) // 2], copy=True),
   }
 

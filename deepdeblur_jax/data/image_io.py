@@ -15,6 +15,11 @@ PathLike = Union[str, os.PathLike]
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
 
+def round_to_uint8(x: np.ndarray) -> np.ndarray:
+  """Rounds floats on the [0, 255] scale half up to uint8, clipping to the range."""
+  return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
+
+
 def is_image_file(path: PathLike) -> bool:
   """Whether `path` has an image extension that Pillow reads."""
   return str(path).lower().endswith(IMAGE_EXTENSIONS)

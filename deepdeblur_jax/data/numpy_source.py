@@ -98,7 +98,7 @@ class _Store:
 
 def _to_output(x: np.ndarray, dtype: str) -> np.ndarray:
   if dtype == 'uint8':
-    return np.clip(np.floor(x * 255.0 + 0.5), 0, 255).astype(np.uint8)
+    return image_io.round_to_uint8(x * 255.0)
   if dtype == 'float32':
     return x.astype(np.float32)
   raise ValueError(f"data.output_dtype must be 'float32' or 'uint8', got {dtype!r}")

@@ -22,7 +22,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from deepdeblur_jax.data import blur_synthesis
+from deepdeblur_jax.data import blur_synthesis, image_io
 
 PathLike = Union[str, os.PathLike]
 
@@ -286,7 +286,7 @@ def render_frame(scene: _Scene, t: int) -> np.ndarray:
     color = _bilinear(obj.texture, ly + half - 0.5, lx + half - 0.5)
     patch = frame[y0:y1, x0:x1]
     patch += alpha[..., None] * (color - patch)
-  return np.clip(np.floor(frame * 255.0 + 0.5), 0, 255).astype(np.uint8)
+  return image_io.round_to_uint8(frame * 255.0)
 
 
 def render_sequence_pairs(rng: np.random.Generator, size: tuple[int, int], num_pairs: int,
