@@ -5,7 +5,8 @@
 #   bash bench/gpu_suite.sh [OUT_DIR]        # writes OUT_DIR/gpu_suite.jsonl and OUT_DIR/*.log
 #
 # Through the device tool (repository root; the image has jax[cuda], flax, optax, torch but no
-# TensorFlow and no ml_collections, so carry the ml_collections wheel, see docs/PERFORMANCE.md):
+# TensorFlow, ml_collections, dm-pix or tensorboardX: run bench/fetch_device_wheels.sh once here
+# and carry .whl, see docs/PERFORMANCE.md):
 #   run(command="bash bench/gpu_suite.sh $OUT", carry=[".whl"], timeout_s=600)
 #
 # Needs no TensorFlow: the benchmarks use synthetic arrays only.
@@ -21,15 +22,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 # with PyTorch in the same process: PyTorch's caching allocator takes what it needs after.
 export XLA_PYTHON_CLIENT_MEM_FRACTION="${XLA_PYTHON_CLIENT_MEM_FRACTION:-0.6}"
 
-if ! "$PY" -c 'import ml_collections' 2>/dev/null; then
-  if ls .whl/*.whl >/dev/null 2>&1; then
-    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site .whl/*.whl && export PYTHONPATH="/tmp/site:$PYTHONPATH"
-  else
-    echo "ml_collections is missing: carry its wheel in .whl (docs/PERFORMANCE.md)" >&2
-    exit 2
-  fi
-fi
+source bench/device_env.sh  # ml_collections, dm-pix, tensorboardX from .whl if missing
 
 {
   echo "date: $(date -u +%FT%TZ)"

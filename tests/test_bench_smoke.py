@@ -1,6 +1,6 @@
-"""Smoke tests of bench/train_step.py and bench/inference.py on the tiny model (subprocess), and
-of the analytic FLOP accounting against an independent count from the models' own conv kernels
-and output shapes."""
+"""Smoke tests of bench/train_step.py, bench/inference.py and bench/learning_check.sh on the tiny
+model (subprocess), and of the analytic FLOP accounting against an independent count from the
+models' own conv kernels and output shapes."""
 
 import json
 import os
@@ -12,9 +12,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+from skimage.metrics import peak_signal_noise_ratio
 
 from bench import flops
 from bench.configs import load_config
+from deepdeblur_jax.data import image_io, synthetic_scenes
 from deepdeblur_jax.models import (Discriminator, create_generator, init_discriminator,
                                    init_generator)
 
@@ -116,3 +118,34 @@ def test_adversarial_flops_count_discriminator():
   assert with_d['discriminator_flops'] == 4 * 2 * 8 * flops.discriminator_macs(256, 256)
   assert flops.peak_tflops('NVIDIA H100 80GB HBM3', 'bfloat16') == 989.0
   assert flops.peak_tflops('cpu', 'float32') is None
+
+
+def test_learning_check_script_end_to_end(tmp_path):
+  """bench/learning_check.sh (SMOKE: tiny model) trains, exports and evaluates on flat
+  NAME_{blur,sharp}.png pairs like shared/samples/gopro_test; here pairs the project renders."""
+  samples = tmp_path / 'samples'
+  pairs = synthetic_scenes.render_sequence_pairs(np.random.default_rng(3), (64, 96), 2)
+  for i, pair in enumerate(pairs):
+    name = f'GOPR{i:04d}_11_00_{i:06d}'  # sequence GOPR000i_11_00, frame 00000i
+    image_io.write_png(samples / f'{name}_blur.png', pair['blur'])
+    image_io.write_png(samples / f'{name}_sharp.png', pair['sharp'])
+  out = tmp_path / 'out'
+  env = dict(os.environ, SMOKE='1', TRAIN_SECONDS='400', PYTHON=sys.executable,
+             LC_SCRATCH=str(tmp_path / 'scratch'), JAX_PLATFORMS='cpu')
+  proc = subprocess.run(['bash', 'bench/learning_check.sh', str(out), '6', str(samples)],
+                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=500,
+                        check=False)
+  assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+  assert 'step 6/6' in (out / 'train.log').read_text()
+  results = {name: json.loads((out / f'{name}.json').read_text())
+             for name in ('real_blur', 'real_model', 'synthetic_blur', 'synthetic_model')}
+  # The staged pairs are the ones written above: the baseline equals scikit-image's PSNR.
+  expected = np.mean([peak_signal_noise_ratio(p['sharp'], p['blur'], data_range=255)
+                      for p in pairs])
+  assert results['real_blur']['num_images'] == 2
+  np.testing.assert_allclose(results['real_blur']['psnr'], expected, atol=1e-3)
+  assert results['real_model']['num_images'] == 2
+  assert results['real_model']['settings']['checkpoint'].endswith('run/export')
+  assert results['synthetic_model']['num_images'] == results['synthetic_blur']['num_images'] > 0
+  for result in results.values():
+    assert np.isfinite(result['psnr']) and 0 < result['ssim'] <= 1
