@@ -77,10 +77,13 @@ def _output(x: tf.Tensor, dtype: str) -> tf.Tensor:
 
 
 def adjust_saturation(pair: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
-  """RGB [0, 1] -> HSV, S *= factor, -> RGB, clipped to [0, 1]."""
-  hsv = tf.image.rgb_to_hsv(pair)
-  hsv = hsv * tf.stack([1.0, factor, 1.0])
-  return tf.clip_by_value(tf.image.hsv_to_rgb(hsv), 0.0, 1.0)
+  """RGB [0, 1] -> HSV, S *= factor (unclipped), -> RGB, clipped to [0, 1], in closed form.
+
+  With hue and V = max(R, G, B) fixed, each channel's distance below V scales with S, so every
+  channel becomes V - factor * (V - channel) (as `numpy_source.scale_saturation`).
+  """
+  v = tf.reduce_max(pair, axis=-1, keepdims=True)
+  return tf.clip_by_value(v + factor * (pair - v), 0.0, 1.0)
 
 
 def augment_pair(blur: tf.Tensor, sharp: tf.Tensor, g: tf.Tensor, seed: int, data: Any,

@@ -21,29 +21,16 @@ from deepdeblur_jax.data import readers
 from deepdeblur_jax.data import sampling
 
 
-def rgb_to_hsv(rgb: np.ndarray) -> np.ndarray:
-  """Vectorised RGB -> HSV on [0, 1] floats (hue in [0, 1))."""
-  r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-  v = rgb.max(-1)
-  c = v - rgb.min(-1)
-  s = np.where(v > 0, c / np.where(v > 0, v, 1), 0)
-  cc = np.where(c > 0, c, 1)
-  h = np.where(v == r, (g - b) / cc, np.where(v == g, 2 + (b - r) / cc, 4 + (r - g) / cc))
-  h = np.where(c > 0, (h / 6) % 1.0, 0)
-  return np.stack([h, s, v], -1)
+def scale_saturation(rgb: np.ndarray, factor: float) -> np.ndarray:
+  """HSV saturation times `factor` (hue and value kept), unclipped S, RGB clipped to [0, 1].
 
-
-def hsv_to_rgb(hsv: np.ndarray) -> np.ndarray:
-  """Vectorised HSV -> RGB (the formula of colorsys, valid for any saturation)."""
-  h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-  i = np.floor(h * 6)
-  f = h * 6 - i
-  p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-  i = i.astype(np.int64) % 6
-  r = np.choose(i, [v, q, p, p, t, v])
-  g = np.choose(i, [t, v, v, q, p, p])
-  b = np.choose(i, [p, p, t, v, v, q])
-  return np.stack([r, g, b], -1)
+  Equals RGB -> HSV, S *= factor, HSV -> RGB, clip (what `input_pipeline.adjust_saturation`
+  does with TensorFlow), in closed form: with hue and V = max(R, G, B) fixed, every channel's
+  distance below V scales with S, so each channel becomes V - factor * (V - channel).
+  """
+  # V = max(R, G, B) as two elementwise maxima: NumPy's max over a 3-long last axis is ~30x slower.
+  v = np.maximum(np.maximum(rgb[..., 0:1], rgb[..., 1:2]), rgb[..., 2:3])
+  return np.clip(v + np.float32(factor) * (rgb - v), 0.0, 1.0)
 
 
 def augment(blur: np.ndarray, sharp: np.ndarray, rng: np.random.Generator, data_config: Any,
@@ -56,7 +43,7 @@ def augment(blur: np.ndarray, sharp: np.ndarray, rng: np.random.Generator, data_
   y = m * int(rng.integers((h - patch_size) // m + 1))
   x = m * int(rng.integers((w - patch_size) // m + 1))
   pair = np.stack([blur[y:y + patch_size, x:x + patch_size],
-                   sharp[y:y + patch_size, x:x + patch_size]]).astype(np.float32) / 255.0
+                   sharp[y:y + patch_size, x:x + patch_size]])  # uint8 until every copy is made
   if data_config.augment_flip:
     hflip, vflip, transpose = rng.random(3) < 0.5
     if hflip:
@@ -67,14 +54,14 @@ def augment(blur: np.ndarray, sharp: np.ndarray, rng: np.random.Generator, data_
       pair = pair.transpose(0, 2, 1, 3)
   if data_config.augment_rgb_permute:
     pair = pair[..., rng.permutation(3)]
+  pair = np.ascontiguousarray(pair).astype(np.float32) / np.float32(255.0)
   if data_config.augment_saturation and rng.random() < data_config.saturation_prob:
-    hsv = rgb_to_hsv(pair)
-    hsv[..., 1] *= rng.uniform(0.5, 1.5)
-    pair = np.clip(hsv_to_rgb(hsv), 0, 1).astype(np.float32)
+    pair = scale_saturation(pair, rng.uniform(0.5, 1.5))
   blur, sharp = pair[0], pair[1]
   if data_config.augment_noise:
     sigma = abs(rng.standard_normal()) * 2 / 255
-    blur = np.clip(blur + sigma * rng.standard_normal(blur.shape), 0, 1).astype(np.float32)
+    noise = rng.standard_normal(blur.shape, dtype=np.float32)
+    blur = np.clip(blur + np.float32(sigma) * noise, 0.0, 1.0)
   return np.ascontiguousarray(blur), np.ascontiguousarray(sharp)
 
 
@@ -104,7 +91,7 @@ def _to_output(x: np.ndarray, dtype: str) -> np.ndarray:
   raise ValueError(f"data.output_dtype must be 'float32' or 'uint8', got {dtype!r}")
 
 
-def _num_workers(data: Any) -> int:
+def num_workers(data: Any) -> int:
   """Worker threads: data.num_parallel_calls, or the CPU count when it is -1 (auto)."""
   n = int(data.num_parallel_calls)
   return max(1, os.cpu_count() or 1) if n == -1 else max(1, n)
@@ -132,7 +119,7 @@ def create_train_iterator(config: Any, start_step: int = 0, process_index: Optio
       raise ValueError(f'{pair.blur}: {e}') from e
 
   elements = sampling.local_elements(config.batch_size, start_step, process_index, process_count)
-  with concurrent.futures.ThreadPoolExecutor(_num_workers(data)) as pool:
+  with concurrent.futures.ThreadPoolExecutor(num_workers(data)) as pool:
     pending: collections.deque = collections.deque()
     while True:
       while len(pending) < 2:  # keep two batches in flight
