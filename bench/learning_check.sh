@@ -49,6 +49,16 @@ else
        --config.checkpoint_every_steps="$STEPS" --config.eval_every_steps="$STEPS"
        --config.log_every_steps=100)
 fi
+# The input's rate on this machine's cores (NumPy rows only where TensorFlow is missing), to set
+# against the GPU step rate of bench/gpu_suite.sh.
+if [ "${SMOKE:-0}" = 1 ]; then
+  IB=(--steps 3 --batch-size 4 --sequences 1 --pairs-per-sequence 4)
+else
+  IB=(--steps 30 --batch-size 16)
+fi
+timeout 300 "$PY" bench/input_pipeline.py "${IB[@]}" > "$OUT_DIR/input_pipeline.log" 2>&1 || \
+    echo "bench/input_pipeline.py failed or timed out, see input_pipeline.log" >&2
+grep -E "CPUs|patches/s|pairs/s" "$OUT_DIR/input_pipeline.log" || true
 echo "train start $(date -u +%T), at most $STEPS steps or $TRAIN_SECONDS s"
 set +e
 timeout -s TERM "$TRAIN_SECONDS" "$PY" -m deepdeblur_jax.main "${CFG[@]}" --workdir="$WORK" \
