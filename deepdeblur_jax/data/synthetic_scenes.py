@@ -10,6 +10,7 @@ as in the paper. Everything is drawn from `np.random.default_rng([seed, split, i
 the same seed gives byte-identical files.
 """
 
+import concurrent.futures
 import dataclasses
 import hashlib
 import json
@@ -325,15 +326,26 @@ def _read_manifest(root: pathlib.Path) -> Optional[dict[str, Any]]:
     raise ValueError(f'corrupt synthetic dataset manifest {path}: {e}') from e
 
 
+def _write_sequence(seq_dir: pathlib.Path, seed: Sequence[int], size: tuple[int, int],
+                    pairs_per_sequence: int, window: tuple[int, int], gamma: float) -> None:
+  """Renders one sequence from its own seed and writes its pairs."""
+  pairs = render_sequence_pairs(np.random.default_rng(list(seed)), size, pairs_per_sequence,
+                                window, gamma)
+  for j, pair in enumerate(pairs):
+    blur_synthesis.write_pair(seq_dir, j, pair)
+
+
 def make_synthetic_dataset(out_dir: PathLike, train_sequences: int, test_sequences: int,
                            pairs_per_sequence: int, size: Sequence[int] = (256, 256),
                            seed: int = 0, window: Sequence[int] = (7, 13),
-                           gamma: float = 2.2) -> dict[str, Any]:
+                           gamma: float = 2.2, workers: Optional[int] = None) -> dict[str, Any]:
   """Writes `out_dir/{train,test}/<seq>/{blur,blur_gamma,sharp}/NNNNNN.png`.
 
   The dataset is built in a temporary folder next to `out_dir` and renamed into
   place when complete, with a manifest `synthetic.json` holding the parameters.
-  `out_dir` must not exist or be empty. Returns the manifest (with timing).
+  `out_dir` must not exist or be empty. Sequences are rendered by `workers` threads (None: one
+  per CPU); each has its own seed, so the files do not depend on `workers`.
+  Returns the manifest (with timing).
   """
   out_dir = pathlib.Path(out_dir)
   h, w = int(size[0]), int(size[1])
@@ -346,20 +358,29 @@ def make_synthetic_dataset(out_dir: PathLike, train_sequences: int, test_sequenc
     raise FileExistsError(f'synthetic dataset folder exists and is not empty: {out_dir}')
   params = _params(train_sequences, test_sequences, pairs_per_sequence, (h, w), seed, window,
                    gamma)
+  workers = max(1, workers or os.cpu_count() or 1)
   out_dir.parent.mkdir(parents=True, exist_ok=True)
   tmp = pathlib.Path(tempfile.mkdtemp(prefix=f'.{out_dir.name}.', suffix='.tmp',
                                       dir=out_dir.parent))
   t0 = time.perf_counter()
   try:
     counts = {}
+    jobs = []
     for split_id, (split, n_seq) in enumerate(zip(SPLITS, (train_sequences, test_sequences))):
       (tmp / split).mkdir()
-      for i in range(n_seq):
-        rng = np.random.default_rng([seed, split_id, i])
-        pairs = render_sequence_pairs(rng, (h, w), pairs_per_sequence, window, gamma)
-        for j, pair in enumerate(pairs):
-          blur_synthesis.write_pair(tmp / split / f'scene_{i:04d}', j, pair)
+      jobs += [(tmp / split / f'scene_{i:04d}', (seed, split_id, i)) for i in range(n_seq)]
       counts[split] = n_seq * pairs_per_sequence
+    # NumPy and Pillow's PNG encoder release the GIL for most of the work.
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+      futures = [pool.submit(_write_sequence, seq_dir, seq_seed, (h, w), pairs_per_sequence,
+                             window, gamma) for seq_dir, seq_seed in jobs]
+      try:
+        for future in futures:
+          future.result()
+      except BaseException:
+        for future in futures:
+          future.cancel()
+        raise
     seconds = time.perf_counter() - t0
     manifest = dict(params, pairs=counts)
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + '\n')
@@ -369,7 +390,8 @@ def make_synthetic_dataset(out_dir: PathLike, train_sequences: int, test_sequenc
     shutil.rmtree(tmp, ignore_errors=True)
     raise
   total = sum(counts.values())
-  return dict(manifest, seconds=seconds, pairs_per_second=total / max(seconds, 1e-9))
+  return dict(manifest, seconds=seconds, pairs_per_second=total / max(seconds, 1e-9),
+              workers=workers)
 
 
 def default_cache_dir() -> pathlib.Path:
