@@ -7,19 +7,19 @@
 #   bash bench/learning_check.sh OUT_DIR [STEPS] [SAMPLES_DIR]
 #
 # STEPS (default 2000; batch 16, bf16, no adversarial term, learning rate x0.1 at 3/4) is an upper
-# bound: training is also stopped by SIGTERM after TRAIN_SECONDS (default 420, data generation
+# bound: training is also stopped by SIGTERM after TRAIN_SECONDS (default 360, data generation
 # and compilation included), which saves a checkpoint, so a slower rate than expected still
 # leaves a model to evaluate; train.log says which ended it. SAMPLES_DIR defaults to
 # .samples/gopro_test: the device machine does not get ../shared, so copy the pairs there first
 # (docs/PERFORMANCE.md). Needs no TensorFlow (the training loop falls back to the threaded NumPy
 # data source without it); ml_collections, dm-pix and tensorboardX come from .whl
 # (bench/fetch_device_wheels.sh, bench/device_env.sh). SMOKE=1 runs the same pipeline with
-# configs/tiny.py for a few steps on a CPU.
+# configs/tiny.py for a few steps on a CPU. RESUME=1: see below.
 set -eu
 OUT_DIR="${1:-${OUT:-/tmp/learning_check}}"
 STEPS="${2:-2000}"
 SAMPLES="${3:-.samples/gopro_test}"
-TRAIN_SECONDS="${TRAIN_SECONDS:-420}"
+TRAIN_SECONDS="${TRAIN_SECONDS:-360}"
 PY="${PYTHON:-python3}"
 export PYTHONUNBUFFERED=1
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
@@ -31,7 +31,9 @@ ls "$SAMPLES"/*_blur.png >/dev/null || { echo "no *_blur.png pairs in $SAMPLES" 
 source bench/device_env.sh  # ml_collections, dm-pix, tensorboardX from .whl if missing
 
 WORK="$SCRATCH/run"
-rm -rf "$WORK"
+# RESUME=1 continues the previous call's run on the same machine (its checkpoint) for another
+# TRAIN_SECONDS; otherwise training starts afresh.
+[ "${RESUME:-0}" = 1 ] || rm -rf "$WORK"
 if [ "${SMOKE:-0}" = 1 ]; then
   SYN="$SCRATCH/synthetic_tiny"
   CFG=(--config=configs/tiny.py --config.num_train_steps="$STEPS" --config.data.root="$SYN")
@@ -68,7 +70,7 @@ set -e
 grep -E "step|psnr|PSNR|error|Error|interrupted" "$OUT_DIR/train.log" | tail -n 20
 echo "train end $(date -u +%T), exit status $rc (124: stopped by the time limit after saving)"
 [ "$rc" = 0 ] || [ "$rc" = 124 ] || { echo "training failed, see train.log" >&2; exit "$rc"; }
-"$PY" tools/export.py --workdir "$WORK" --output "$WORK/export"
+"$PY" tools/export.py --workdir "$WORK" --output "$WORK/export" --overwrite
 
 # The real pairs are flat files NAME_{blur,sharp}.png: stage them as a GOPRO_Large test split.
 REAL="$SCRATCH/gopro"
