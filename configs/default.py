@@ -48,6 +48,7 @@ def get_data_config() -> ml_collections.ConfigDict:
   data.synthetic_pairs_per_sequence = 8
   data.synthetic_size = (256, 256)
   data.synthetic_seed = 0
+  data.synthetic_motion_scale = 1.0  # x every camera/object speed: blur lengths (1 = default)
   data.max_eval_images = -1  # -1 = every test image
   return data
 

@@ -4,6 +4,7 @@ from typing import Any, Callable, Iterable
 
 import ml_collections
 
+from deepdeblur_jax.data.readers import DATASETS, GOPRO_BLUR_KEYS
 from deepdeblur_jax.models.factory import DTYPES
 from deepdeblur_jax.models.generator import UPSAMPLE_MODES
 
@@ -99,6 +100,47 @@ def validate_training_config(config: ml_collections.ConfigDict) -> None:
   check(config, 'num_image_summaries', lambda v: _is_int(v) and v >= 0, 'an integer >= 0')
 
 
+OUTPUT_DTYPES = ('float32', 'uint8')
+
+
+def _is_bool(v: Any) -> bool:
+  return isinstance(v, bool)
+
+
+def validate_data_config(config: ml_collections.ConfigDict) -> None:
+  """Checks config.data: dataset, paths, augmentation and, for 'synthetic', its generator."""
+  dataset = check_choice(config, 'data.dataset', DATASETS)
+  root = check(config, 'data.root', lambda v: isinstance(v, str), 'a folder path (a string)')
+  if dataset != 'synthetic' and not root:
+    raise ConfigError(f'config.data.root must name the {dataset} dataset folder, got an empty '
+                      "string (only data.dataset='synthetic' has a default location)")
+  check_choice(config, 'data.blur_key', GOPRO_BLUR_KEYS)
+  for field in ('data.train_split', 'data.eval_split'):
+    check(config, field, lambda v: isinstance(v, str) and v, 'a non-empty split folder name')
+  for field in ('data.cache', 'data.augment_flip', 'data.augment_rgb_permute',
+                'data.augment_saturation', 'data.augment_noise'):
+    check(config, field, _is_bool, 'True or False')
+  check(config, 'data.crop_multiple', positive_int, 'an integer >= 1')
+  check(config, 'data.saturation_prob', lambda v: _is_number(v) and 0 <= v <= 1,
+        'a probability in [0, 1]')
+  check_choice(config, 'data.output_dtype', OUTPUT_DTYPES)
+  check(config, 'data.num_parallel_calls', lambda v: _is_int(v) and (v == -1 or v >= 1),
+        'an integer >= 1, or -1 for automatic')
+  check(config, 'data.max_eval_images', lambda v: _is_int(v) and (v == -1 or v >= 1),
+        'an integer >= 1, or -1 for every test image')
+  if dataset == 'synthetic':
+    check(config, 'data.synthetic_train_sequences', positive_int, 'an integer >= 1')
+    check(config, 'data.synthetic_test_sequences', positive_int, 'an integer >= 1')
+    check(config, 'data.synthetic_pairs_per_sequence', positive_int, 'an integer >= 1')
+    check(config, 'data.synthetic_seed', _is_int, 'an integer')
+    check(config, 'data.synthetic_motion_scale', lambda v: _is_number(v) and v > 0,
+          'a number > 0 (1 = the default blur lengths)')
+    patch = config.get('patch_size', 8)
+    check(config, 'data.synthetic_size',
+          lambda v: len(v) == 2 and all(_is_int(x) and x >= max(patch, 8) for x in v),
+          f'(height, width), integers >= patch_size ({patch}) and >= 8')
+
+
 def validate_config(config: ml_collections.ConfigDict) -> None:
   """Checks every section the config has; raises ConfigError naming the first bad field."""
   validate_model_config(config)
@@ -107,5 +149,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   multiple = 2 ** (config.model.n_scales - 1)
   check(config, 'patch_size', lambda v: positive_int(v) and v % multiple == 0,
         f'a positive integer divisible by 2**(model.n_scales-1) = {multiple}')
+  if 'data' in config:
+    validate_data_config(config)
   if 'num_train_steps' in config:
     validate_training_config(config)

@@ -6,11 +6,6 @@ from configs import default, tiny
 from deepdeblur_jax.config_validation import ConfigError, validate_config
 
 
-def test_shipped_configs_are_valid():
-  validate_config(default.get_config())
-  validate_config(tiny.get_config())
-
-
 @pytest.mark.parametrize('field,value,match', [
     ('model.n_scales', 0, 'config.model.n_scales'),
     ('model.kernel_size', 4, 'config.model.kernel_size'),
@@ -24,5 +19,49 @@ def test_bad_value_names_field(field, value, match):
   config = default.get_config()
   section, _, key = field.rpartition('.')
   (config[section] if section else config)[key] = value
+  with pytest.raises(ConfigError, match=match):
+    validate_config(config)
+
+
+@pytest.mark.parametrize('field,value,match', [
+    ('dataset', 'gopro', 'config.data.dataset'),
+    ('root', None, 'config.data.root'),
+    ('blur_key', 'blurry', 'config.data.blur_key'),
+    ('train_split', '', 'config.data.train_split'),
+    ('cache', None, 'config.data.cache'),  # ConfigDict itself refuses other types
+    ('augment_noise', None, 'config.data.augment_noise'),
+    ('crop_multiple', 0, 'config.data.crop_multiple'),
+    ('saturation_prob', 1.5, 'config.data.saturation_prob'),
+    ('output_dtype', 'float16', 'config.data.output_dtype'),
+    ('num_parallel_calls', 0, 'config.data.num_parallel_calls'),
+    ('max_eval_images', 0, 'config.data.max_eval_images'),
+])
+def test_bad_data_value_names_field(field, value, match):
+  config = default.get_config()
+  config.data.root = '/data/GOPRO_Large'
+  config.data[field] = value
+  with pytest.raises(ConfigError, match=match):
+    validate_config(config)
+
+
+def test_real_dataset_needs_a_root():
+  config = default.get_config()  # gopro_large with root ''
+  with pytest.raises(ConfigError, match='config.data.root must name the gopro_large'):
+    validate_config(config)
+
+
+@pytest.mark.parametrize('field,value,match', [
+    ('synthetic_train_sequences', 0, 'config.data.synthetic_train_sequences'),
+    ('synthetic_test_sequences', 0, 'config.data.synthetic_test_sequences'),
+    ('synthetic_pairs_per_sequence', -1, 'config.data.synthetic_pairs_per_sequence'),
+    ('synthetic_seed', None, 'config.data.synthetic_seed'),
+    ('synthetic_motion_scale', 0.0, 'config.data.synthetic_motion_scale'),
+    ('synthetic_size', (16, 16), r'config.data.synthetic_size.*patch_size \(32\)'),
+    ('synthetic_size', (64,), 'config.data.synthetic_size'),
+])
+def test_bad_synthetic_value_names_field(field, value, match):
+  config = tiny.get_config()  # synthetic, patch_size 32
+  assert config.patch_size == 32
+  config.data[field] = value
   with pytest.raises(ConfigError, match=match):
     validate_config(config)

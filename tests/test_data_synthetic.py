@@ -157,3 +157,36 @@ def test_cli(tmp_path):
   assert proc.returncode == 1 and 'not empty' in proc.stderr
   proc = subprocess.run(cmd[:-4] + ['--size', '24by32'], capture_output=True, text=True)
   assert proc.returncode != 0 and 'HxW' in proc.stderr
+
+
+def test_motion_scale_scales_the_camera_path_and_the_blur():
+  h = w = 64
+  one = synthetic_scenes.make_scene(np.random.default_rng(7), (h, w), 20)
+  four = synthetic_scenes.make_scene(np.random.default_rng(7), (h, w), 20, motion_scale=4.0)
+  centre = np.array([h, w], np.float64)  # the camera starts at the middle of a 2h x 2w world
+  np.testing.assert_allclose(four.cam_pos - centre, 4.0 * (one.cam_pos - centre), atol=1e-9)
+  np.testing.assert_allclose(four.cam_angle, 4.0 * one.cam_angle, atol=1e-12)
+  np.testing.assert_array_equal(four.background, one.background)  # same draws otherwise
+  # Longer motion, stronger blur: lower PSNR of blurry against sharp over a few sequences.
+  psnr = {}
+  for scale in (1.0, 4.0):
+    pairs = [p for i in range(4) for p in synthetic_scenes.render_sequence_pairs(
+        np.random.default_rng([1, i]), (h, w), 2, motion_scale=scale)]
+    psnr[scale] = np.mean([_psnr(p['blur'], p['sharp']) for p in pairs])
+  assert psnr[4.0] < psnr[1.0] - 2.0, psnr
+
+
+def test_motion_scale_in_manifest_only_when_set(tmp_path):
+  kw = dict(train_sequences=1, test_sequences=1, pairs_per_sequence=1, size=(16, 16))
+  default_manifest = synthetic_scenes.make_synthetic_dataset(tmp_path / 'a', **kw)
+  assert 'motion_scale' not in default_manifest
+  scaled = synthetic_scenes.make_synthetic_dataset(tmp_path / 'b', motion_scale=3.0, **kw)
+  assert scaled['motion_scale'] == 3.0
+  assert _digest(tmp_path / 'a') != _digest(tmp_path / 'b')
+  data = _data_config(tmp_path / 'b')  # config asks for the default motion: mismatch
+  data.synthetic_size = (16, 16)
+  data.synthetic_pairs_per_sequence = 1
+  with pytest.raises(ValueError, match=r'motion_scale=3\.0.*motion_scale=1\.0'):
+    synthetic_scenes.ensure_synthetic_dataset(data)
+  data.synthetic_motion_scale = 3.0
+  assert synthetic_scenes.ensure_synthetic_dataset(data) == tmp_path / 'b'

@@ -8,7 +8,10 @@ from deepdeblur_jax.config_validation import ConfigError, validate_config
 
 @pytest.mark.parametrize('module', [default, pytorch_l1, quickstart, tiny])
 def test_shipped_configs_are_valid(module):
-  validate_config(module.get_config())
+  config = module.get_config()
+  if config.data.dataset != 'synthetic':  # the real datasets' folder comes from the user
+    config.data.root = '/data/GOPRO_Large'
+  validate_config(config)
 
 
 @pytest.mark.parametrize('field,value', [
@@ -19,6 +22,7 @@ def test_shipped_configs_are_valid(module):
 ])
 def test_bad_training_field_names_it(field, value):
   config = default.get_config()
+  config.data.root = '/data/GOPRO_Large'
   config[field] = value
   with pytest.raises(ConfigError, match=f'config.{field} '):
     validate_config(config)

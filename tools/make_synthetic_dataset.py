@@ -32,13 +32,15 @@ def main(argv=None) -> int:
   parser.add_argument('--pairs-per-sequence', type=int, default=8)
   parser.add_argument('--size', type=_size, default=(256, 256), help='HxW')
   parser.add_argument('--seed', type=int, default=0)
+  parser.add_argument('--motion-scale', type=float, default=1.0,
+                      help='multiplies every camera and object speed, hence blur lengths')
   parser.add_argument('--workers', type=int, default=None,
                       help='threads rendering sequences (default: one per CPU; same files)')
   args = parser.parse_args(argv)
   try:
     info = synthetic_scenes.make_synthetic_dataset(
         args.out, args.train_sequences, args.test_sequences, args.pairs_per_sequence,
-        args.size, args.seed, workers=args.workers)
+        args.size, args.seed, workers=args.workers, motion_scale=args.motion_scale)
   except (ValueError, FileExistsError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 1
