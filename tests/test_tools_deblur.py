@@ -52,14 +52,14 @@ def test_folder_of_mixed_formats(tmp_path, checkpoint):
                             'sub/deep.compare.png'])
 
   got = np.asarray(Image.open(out / 'rgb.png'))
-  want = np.round(_expected(model, params, rgb / 255.0) * 255)
+  want = np.floor(_expected(model, params, rgb / 255.0) * 255 + 0.5)  # official rule
   assert got.dtype == np.uint8 and got.shape == rgb.shape
   assert np.abs(got.astype(float) - want).max() <= 1
   assert np.asarray(Image.open(out / 'rgb.compare.png')).shape == (30, 41 * 2 + 8, 3)
 
   got = np.asarray(Image.open(out / 'sub' / 'grey.png'))
   grey_rgb = np.repeat(grey[..., None] / 255.0, 3, -1)
-  want = np.round(_expected(model, params, grey_rgb).mean(-1) * 255)
+  want = np.floor(_expected(model, params, grey_rgb).mean(-1) * 255 + 0.5)
   assert got.shape == grey.shape and np.abs(got - want).max() <= 1
 
   got = np.asarray(Image.open(out / 'sub' / 'alpha.png'))
@@ -67,7 +67,7 @@ def test_folder_of_mixed_formats(tmp_path, checkpoint):
   np.testing.assert_array_equal(got[..., 3], rgba[..., 3])
 
   got = read_png16(str(out / 'sub' / 'deep.png'))
-  want = np.round(_expected(model, params, deep / 65535.0) * 65535)
+  want = np.floor(_expected(model, params, deep / 65535.0) * 65535 + 0.5)
   assert got.dtype == np.uint16 and got.shape == deep.shape
   assert np.abs(got - want).max() <= 2  # float32 noise at 16-bit precision
 

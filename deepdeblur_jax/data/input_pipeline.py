@@ -71,7 +71,7 @@ def _output(x: tf.Tensor, dtype: str) -> tf.Tensor:
   """Float [0, 1] -> the configured output dtype."""
   if dtype == 'float32':
     return x
-  if dtype == 'uint8':
+  if dtype == 'uint8':  # the rule of deepdeblur_jax.quantization, in TensorFlow
     return tf.cast(tf.clip_by_value(tf.floor(x * 255.0 + 0.5), 0.0, 255.0), tf.uint8)
   raise ValueError(f"data.output_dtype must be 'float32' or 'uint8', got {dtype!r}")
 
