@@ -30,6 +30,7 @@ def test_bad_value_names_field(field, value, match):
     ('train_split', '', 'config.data.train_split'),
     ('cache', None, 'config.data.cache'),  # ConfigDict itself refuses other types
     ('augment_noise', None, 'config.data.augment_noise'),
+    ('verify', None, 'config.data.verify'),
     ('crop_multiple', 0, 'config.data.crop_multiple'),
     ('saturation_prob', 1.5, 'config.data.saturation_prob'),
     ('output_dtype', 'float16', 'config.data.output_dtype'),
