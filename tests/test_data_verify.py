@@ -138,10 +138,10 @@ def test_truncated_image_unverified_ends_the_cli_run_promptly(tmp_path):
   result = run_python(['-m', 'deepdeblur_jax.main', '--config=configs/tiny.py',
                        f'--workdir={tmp_path / "run"}', '--config.data.dataset=paired',
                        f'--config.data.root={root}', '--config.data.verify=False'],
-                      env_extra={'CUDA_VISIBLE_DEVICES': ''}, timeout=180)
+                      env_extra={'CUDA_VISIBLE_DEVICES': ''}, timeout=300)
   assert result.returncode != 0
   assert 'DataError: input pipeline stopped' in result.stderr
   assert f'{root}/train/input/2.png: image file is truncated' in result.stderr.splitlines()[-1]
   assert 'finalizing GeneratorDataset iterator' not in result.stderr
-  assert time.time() - start < 180
+  assert time.time() - start < 300  # the hang it guards against lasted 9+ minutes
   assert not os.path.exists(tmp_path / 'run' / 'metrics.json')
