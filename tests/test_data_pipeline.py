@@ -1,9 +1,11 @@
 """Tests for deepdeblur_jax.data.input_pipeline (tf.data) and numpy_source."""
 
+import collections
 import itertools
 
 import numpy as np
 import pytest
+from scipy import stats
 from skimage import color
 
 from configs import default, pytorch_l1
@@ -12,6 +14,7 @@ from deepdeblur_jax.data import input_pipeline
 from deepdeblur_jax.data import numpy_source
 
 N_FILES = 6
+ONE = 16  # size of the single pair of split 'one'
 
 
 def _sharp(i, h, w):
@@ -29,12 +32,15 @@ def _coords(h, w):
 
 @pytest.fixture(name='root', scope='module')
 def fixture_root(tmp_path_factory):
-  """GOPRO layout: 6 random 32x32 train pairs, a 40x48 coordinate image, 5 test pairs."""
+  """GOPRO layout: 6 random 32x32 train pairs, a one-pair split, a 40x48 coordinate image,
+  5 test pairs."""
   root = tmp_path_factory.mktemp('gopro')
   for i in range(N_FILES):
     seq = f'seq{i % 2}'
     image_io.write_png(root / 'train' / seq / 'sharp' / f'{i:06d}.png', _sharp(i, 32, 32))
     image_io.write_png(root / 'train' / seq / 'blur_gamma' / f'{i:06d}.png', _blur(i, 32, 32))
+  image_io.write_png(root / 'one' / 's' / 'sharp' / '000000.png', _sharp(99, ONE, ONE))
+  image_io.write_png(root / 'one' / 's' / 'blur_gamma' / '000000.png', _blur(99, ONE, ONE))
   c = _coords(40, 48)
   image_io.write_png(root / 'coords' / 's' / 'sharp' / '000000.png', c)
   image_io.write_png(root / 'coords' / 's' / 'blur_gamma' / '000000.png', 255 - c)
@@ -133,12 +139,13 @@ def test_each_epoch_reads_every_file_once(root):
     np.testing.assert_array_equal(b, _blur(i, 32, 32).astype(np.float32) / 255)
 
 
-def test_crop_is_aligned_and_shared(root):
+@pytest.mark.parametrize('source', [input_pipeline, numpy_source])
+def test_crop_is_aligned_and_shared(root, source):
   config = _config(root, batch_size=8, patch=16, augment=False, train_split='coords',
                    crop_multiple=4, output_dtype='uint8')
   c = _coords(40, 48)
   corners = set()
-  for batch in _take(config, 4):
+  for batch in _take(config, 4, source=source):
     for blur, sharp in zip(batch['blur'], batch['sharp']):
       y, x = int(sharp[0, 0, 0]), int(sharp[0, 0, 1])
       assert y % 4 == 0 and x % 4 == 0 and y <= 24 and x <= 32
@@ -148,53 +155,90 @@ def test_crop_is_aligned_and_shared(root):
   assert len(corners) > 10
 
 
-def test_pytorch_recipe_crops_at_any_pixel(root):
+@pytest.mark.parametrize('source', [input_pipeline, numpy_source])
+def test_pytorch_recipe_crops_at_any_pixel(root, source):
   """configs/pytorch_l1.py crops as DeepDeblur-PyTorch (randrange(0, h - ps + 1)), not at
   multiples of 4 as the paper's recipe."""
   multiple = pytorch_l1.get_config().data.crop_multiple
   config = _config(root, batch_size=8, patch=16, augment=False, train_split='coords',
                    crop_multiple=multiple, output_dtype='uint8')
   corners = set()
-  for batch in _take(config, 4):
+  for batch in _take(config, 4, source=source):
     for sharp in batch['sharp']:
       corners.add((int(sharp[0, 0, 0]), int(sharp[0, 0, 1])))
   assert {y % 4 for y, _ in corners} | {x % 4 for _, x in corners} == {0, 1, 2, 3}
   assert all(y <= 24 and x <= 32 for y, x in corners)
 
 
-def test_flips_give_the_8_dihedral_transforms(root):
-  config = _config(root, batch_size=8, patch=32, augment=False, augment_flip=True,
-                   output_dtype='uint8')
-  refs = {i: (_sharp(i, 32, 32), _blur(i, 32, 32)) for i in range(N_FILES)}
-  seen = set()
-  for batch in _take(config, 8):
-    for blur, sharp in zip(batch['blur'], batch['sharp']):
-      found = None
-      for i, (s, b) in refs.items():
-        for t in range(8):
-          tr = lambda a: np.rot90(a if t < 4 else a.transpose(1, 0, 2), t % 4)
-          if np.array_equal(sharp, tr(s)):
-            np.testing.assert_array_equal(blur, tr(b))
-            found = t
-      assert found is not None
-      seen.add(found)
-  assert seen == set(range(8))
+
+def _dihedral(a, hflip, vflip, transpose):
+  """NumPy's h-flip, then v-flip, then transpose of an HxWx... array."""
+  a = a[:, ::-1] if hflip else a
+  a = a[::-1] if vflip else a
+  return a.swapaxes(0, 1) if transpose else a
 
 
-def test_rgb_permutation_shared(root):
-  config = _config(root, batch_size=8, patch=32, augment=False, augment_rgb_permute=True,
-                   output_dtype='uint8')
-  refs = [(_sharp(i, 32, 32), _blur(i, 32, 32)) for i in range(N_FILES)]
-  perms = set()
-  for batch in _take(config, 3):
-    for blur, sharp in zip(batch['blur'], batch['sharp']):
-      matches = [(i, p) for i, (s, _) in enumerate(refs)
-                 for p in itertools.permutations(range(3)) if np.array_equal(sharp, s[..., p])]
-      assert len(matches) == 1
-      i, p = matches[0]
-      np.testing.assert_array_equal(blur, refs[i][1][..., p])
-      perms.add(p)
-  assert len(perms) >= 4
+DIHEDRAL = list(itertools.product((False, True), repeat=3))
+PERMS = list(itertools.permutations(range(3)))
+
+
+def _recover(blur, sharp, blur_ref, sharp_ref):
+  """The augmentation parameters of one element made from the pair (blur_ref, sharp_ref) (uint8).
+
+  Returns (dihedral index, RGB permutation, saturation factor, noise sigma); asserts that
+  sharp is exactly the transformed, permuted, saturation-scaled reference (no noise) and that
+  blur is the same transform of blur_ref plus noise.
+  """
+  s = sharp_ref.astype(np.float32) / np.float32(255)
+  b = blur_ref.astype(np.float32) / np.float32(255)
+  v_out = sharp.max(-1)  # saturation keeps V = max(R, G, B); permutation too
+  ts = [t for t, d in enumerate(DIHEDRAL)
+        if np.allclose(v_out, _dihedral(s.max(-1), *d), atol=1e-6, rtol=0)]
+  assert len(ts) == 1, 'sharp is no dihedral transform of the reference'
+  found = []
+  for perm in PERMS:
+    x = _dihedral(s, *DIHEDRAL[ts[0]])[..., perm].astype(np.float64)
+    v = x.max(-1, keepdims=True)
+    use = (v - x > 0.1) & (sharp > 1e-6)  # unclipped channels well below V
+    factor = float(np.median((v - sharp)[use] / (v - x)[use]))
+    if np.abs(np.clip(v + factor * (x - v), 0, 1) - sharp).max() < 1e-5:
+      found.append((perm, factor))
+  assert len(found) == 1, f'sharp is no permuted, saturation-scaled transform: {found}'
+  perm, factor = found[0]
+  x = _dihedral(b, *DIHEDRAL[ts[0]])[..., perm].astype(np.float64)
+  v = x.max(-1, keepdims=True)
+  clean = np.clip(v + factor * (x - v), 0, 1)
+  inside = (clean > 0.1) & (clean < 0.9)  # noise not clipped there
+  residual = blur - clean
+  assert np.abs(residual[~inside]).max(initial=0) < 0.2
+  return ts[0], perm, factor, float(np.sqrt(np.mean(residual[inside] ** 2)))
+
+
+@pytest.mark.parametrize('source', [input_pipeline, numpy_source])
+def test_augmentation_statistics(root, source):
+  """256 augmented elements of one pair; the same statistics pinned for both sources:
+  the 8 dihedral transforms (as NumPy's flips) and 6 RGB permutations, each shared by blur and
+  sharp and each about equally often; saturation S *= U(0.5, 1.5) with probability
+  saturation_prob; noise on blur only with sigma = |N(0, 1)| * 2/255."""
+  config = _config(root, batch_size=8, patch=ONE, train_split='one', saturation_prob=0.75)
+  sharp_ref, blur_ref = _sharp(99, ONE, ONE), _blur(99, ONE, ONE)
+  draws = [_recover(b, s, blur_ref, sharp_ref)
+           for batch in _take(config, 32, source=source)
+           for b, s in zip(batch['blur'], batch['sharp'])]
+  n = len(draws)
+  dihedral = np.bincount([d[0] for d in draws], minlength=8)
+  assert dihedral.min() >= n / 8 / 2.5, dihedral  # expected 32 each
+  perms = collections.Counter(d[1] for d in draws)
+  assert len(perms) == 6 and min(perms.values()) >= n / 6 / 2.5, perms
+  factors = np.array([d[2] for d in draws])
+  applied = factors[np.abs(factors - 1) > 1e-6]
+  assert 0.65 < len(applied) / n < 0.85  # saturation_prob = 0.75
+  assert applied.min() < 0.6 and applied.max() > 1.4 and abs(applied.mean() - 1) < 0.06
+  assert 0.5 - 1e-4 < applied.min() and applied.max() < 1.5 + 1e-4
+  assert stats.kstest(applied, stats.uniform(0.5, 1.0).cdf).pvalue > 1e-3
+  sigmas = np.array([d[3] for d in draws]) / (2 / 255)
+  assert abs(sigmas.mean() - np.sqrt(2 / np.pi)) < 0.1 and sigmas.max() < 4.5
+  assert stats.kstest(sigmas, stats.halfnorm.cdf).pvalue > 1e-3
 
 
 def test_adjust_saturation_matches_skimage():
@@ -213,53 +257,13 @@ def test_adjust_saturation_matches_skimage():
     np.testing.assert_allclose(got_np, ref, atol=1e-6)
 
 
-def test_saturation_in_pipeline(root):
-  config = _config(root, batch_size=6, patch=32, augment=False, augment_saturation=True,
-                   saturation_prob=1.0)  # every patch (the PyTorch recipe)
-  refs = [(_sharp(i, 32, 32) / 255.0, _blur(i, 32, 32) / 255.0) for i in range(N_FILES)]
-  factors = []
-  for blur, sharp in zip(*(_take(config, 1)[0][k] for k in ('blur', 'sharp'))):
-    hs = color.rgb2hsv(sharp.astype(np.float64))
-    matches = [i for i, (s, _) in enumerate(refs)
-               if np.allclose(hs[..., 2], color.rgb2hsv(s)[..., 2], atol=1e-5)]
-    assert len(matches) == 1
-    s, b = refs[matches[0]]
-    s0 = color.rgb2hsv(s)[..., 1]
-    ok = (s0 > 0.05) & (s0 < 0.6)
-    f = np.median(hs[..., 1][ok] / s0[ok])
-    assert 0.5 - 1e-3 <= f <= 1.5 + 1e-3
-    ref_b = color.rgb2hsv(b)
-    ref_b[..., 1] *= f
-    np.testing.assert_allclose(blur, np.clip(color.hsv2rgb(ref_b), 0, 1), atol=1e-3)
-    factors.append(f)
-  assert np.ptp(factors) > 0.1
-  config.data.saturation_prob = 0.0
-  batch = _take(config, 1)[0]
-  assert any(np.array_equal(batch['sharp'][0], r[0].astype(np.float32)) for r in refs)
-
-
-def test_noise_on_blur_only(root):
-  config = _config(root, batch_size=6, patch=32, augment=False, augment_noise=True)
-  sigmas = []
-  for batch in _take(config, 4):
-    for blur, sharp in zip(batch['blur'], batch['sharp']):
-      i = next(i for i in range(N_FILES)
-               if np.array_equal(sharp, _sharp(i, 32, 32).astype(np.float32) / 255))
-      clean = _blur(i, 32, 32).astype(np.float32) / 255
-      assert blur.min() >= 0 and blur.max() <= 1
-      sigmas.append(np.std(blur - clean))  # blur lies in [40, 167]/255: no clipping
-  sigmas = np.array(sigmas)
-  assert (sigmas > 0).mean() > 0.9
-  assert sigmas.max() < 4.5 * 2 / 255
-  assert 0.4 * 2 / 255 < np.mean(sigmas) < 1.2 * 2 / 255  # E|N(0,1)| = 0.8
-
-
 def test_numpy_source_matches_tf_files_without_augmentation(root):
   config = _config(root, batch_size=4, patch=32, augment=False)
   _assert_batches_equal(_take(config, 3, source=numpy_source), _take(config, 3))
 
 
-def test_numpy_source_is_seeded_and_augments(root):
+def test_numpy_source_is_seeded_and_resumes(root):
+  """Its augmentation is pinned by test_augmentation_statistics."""
   config = _config(root, batch_size=4, patch=16)
   a = _take(config, 3, source=numpy_source)
   _assert_batches_equal(a, _take(config, 3, source=numpy_source))
