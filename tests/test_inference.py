@@ -32,11 +32,14 @@ def test_any_size_equals_manual_pad_and_crop(tiny_model, hw):
   np.testing.assert_allclose(out, np.asarray(ref)[:hw[0], :hw[1]], atol=1e-5)
 
 
-def test_batch_and_compile_cache(tiny_model):
+def test_batch_equals_per_image_and_compile_cache(tiny_model):
   model, params = tiny_model
-  images = np.random.default_rng(1).random((2, 12, 12, 3)).astype(np.float32)
+  images = np.random.default_rng(1).random((3, 13, 10, 3)).astype(np.float32)  # padded to 16x12
   out = deblur_image(params, model, images)
   assert out.shape == images.shape
+  for image, batched in zip(images, out):
+    np.testing.assert_allclose(batched, deblur_image(params, model, image), rtol=0, atol=1e-5)
+  assert np.abs(out[0] - out[1]).max() > 1e-3  # the images are not all deblurred alike
   assert make_deblur_fn(model) is make_deblur_fn(model)
 
 

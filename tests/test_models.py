@@ -115,7 +115,31 @@ def test_jit_equals_eager(tiny_model):
     np.testing.assert_allclose(np.asarray(e), np.asarray(j), atol=1e-5, rtol=1e-5)
 
 
-def test_mean_shift_and_rgb_range_homogeneity(tiny_model):
+@pytest.mark.parametrize('rgb_range', [1.0, 255.0])
+def test_mean_shift(tiny_model, rgb_range):
+  """Zero weights give rgb_range/2 at every scale (the mean added back to the outputs); with zero
+  biases the network is positively homogeneous in (input - rgb_range/2), so scaling the contrast
+  of the input about rgb_range/2 scales the outputs' distance from rgb_range/2 alike (the mean
+  subtracted from the inputs)."""
+  _, params = tiny_model
+  config = tiny.get_config().model
+  config.rgb_range = rgb_range
+  model = create_generator(config)
+  apply = jax.jit(lambda p, x: model.apply({'params': p}, build_pyramid(x, 3)))
+  mean = rgb_range / 2
+  x = jnp.asarray(np.random.default_rng(5).random((1, 16, 20, 3)) * rgb_range, jnp.float32)
+  for out in apply(jax.tree.map(jnp.zeros_like, params), x):
+    np.testing.assert_array_equal(np.asarray(out), np.float32(mean))
+  no_bias = jax.tree_util.tree_map_with_path(
+      lambda path, v: jnp.zeros_like(v) if path[-1].key == 'bias' else v, params)
+  contrast = mean + 0.3 * (x - mean)
+  for out, low in zip(apply(no_bias, x), apply(no_bias, contrast)):
+    assert np.abs(np.asarray(out) - mean).mean() > 0.01 * rgb_range  # not trivially the mean
+    np.testing.assert_allclose(np.asarray(low) - mean, 0.3 * (np.asarray(out) - mean),
+                               rtol=0, atol=1e-5 * rgb_range)
+
+
+def test_rgb_range_homogeneity(tiny_model):
   """A [0,255] model equals the [0,1] model scaled by 255 with biases divided by 255."""
   model, params = tiny_model
   config = tiny.get_config().model

@@ -3,6 +3,7 @@
 import jax
 import numpy as np
 import pytest
+from scipy import ndimage
 from skimage.transform import pyramid_gaussian
 
 from deepdeblur_jax.pyramid import build_pyramid, gaussian_taps, level_shape
@@ -27,9 +28,17 @@ def test_taps_match_reference_numbers():
 
 
 def test_hwc_input_and_even_level_is_blurred_2x2_mean():
-  image = np.random.default_rng(1).random((16, 16, 3)).astype(np.float32)
+  """For even sizes a level is the 2x2 mean of the previous level blurred with sigma 2/3
+  (scipy's gaussian_filter, 'reflect' borders), on a non-constant image."""
+  image = np.random.default_rng(1).random((16, 12, 3)).astype(np.float32)
   levels = build_pyramid(image, 2)
-  assert levels[0].shape == (16, 16, 3) and levels[1].shape == (8, 8, 3)
+  assert levels[0].shape == (16, 12, 3) and levels[1].shape == (8, 6, 3)
+  np.testing.assert_array_equal(np.asarray(levels[0]), image)
+  blurred = ndimage.gaussian_filter(image.astype(np.float64), sigma=(2 / 3, 2 / 3, 0),
+                                    mode='reflect', truncate=4.0)
+  expected = blurred.reshape(8, 2, 6, 2, 3).mean(axis=(1, 3))
+  assert np.ptp(expected) > 0.2
+  np.testing.assert_allclose(np.asarray(levels[1]), expected, rtol=0, atol=1e-5)
   flat = np.full((16, 16, 3), 0.25, np.float32)  # blur of a constant is the constant
   np.testing.assert_allclose(np.asarray(build_pyramid(flat, 3)[2]), 0.25, atol=1e-6)
 
