@@ -60,9 +60,26 @@ def test_grey_rgba_palette_layouts(tmp_path):
 
 
 def test_jpeg(tmp_path):
-  Image.fromarray((RNG.random((8, 8, 3)) * 255).astype(np.uint8)).save(tmp_path / 'x.jpg')
+  """A JPEG reads as Pillow's plain decode / 255, close to the smooth image it encodes; an EXIF
+  orientation tag rotates it."""
+  yy, xx = np.mgrid[0:16, 0:24]
+  rgb = np.stack([yy * 15, xx * 10, 255 - xx * 5], -1).astype(np.uint8)  # smooth: JPEG-friendly
+  Image.fromarray(rgb).save(tmp_path / 'x.jpg', quality=95, subsampling=0)  # 4:4:4
   photo = read_photo(str(tmp_path / 'x.jpg'))
-  assert photo.rgb.shape == (8, 8, 3) and photo.bit_depth == 8
+  assert photo.rgb.shape == (16, 24, 3) and photo.bit_depth == 8 and photo.channels == 3
+  assert photo.rgb.dtype == np.float32 and photo.alpha is None
+  with Image.open(tmp_path / 'x.jpg') as im:
+    decoded = np.asarray(im.convert('RGB'), np.float32)
+  np.testing.assert_allclose(photo.rgb * 255, decoded, atol=1e-4)
+  error = np.abs(photo.rgb * 255 - rgb)
+  assert error.mean() < 2.0 and error.max() < 12, (error.mean(), error.max())
+
+  exif = Image.Exif()
+  exif[0x0112] = 6  # Orientation: the stored image is shown rotated 90 degrees clockwise
+  Image.fromarray(rgb).save(tmp_path / 'r.jpg', quality=95, subsampling=0, exif=exif.tobytes())
+  rotated = read_photo(str(tmp_path / 'r.jpg')).rgb
+  assert rotated.shape == (24, 16, 3)
+  np.testing.assert_allclose(rotated, np.rot90(photo.rgb, k=-1), atol=1e-6)
 
 
 def test_corrupt_and_truncated_files_are_named(tmp_path):
