@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from deepdeblur_jax.data.image_io import write_png
-from deepdeblur_jax.inference import deblur_image
 from deepdeblur_jax.png import read_png16
-from tests.tool_helpers import make_tiny_checkpoint, run_tool
+from tests.tool_helpers import (colour_mixing_reference, make_colour_mixing_checkpoint,
+                                make_tiny_checkpoint, run_tool)
 
 RNG = np.random.default_rng(0)
 
@@ -23,13 +23,16 @@ def checkpoint(tmp_path_factory):
   return path, model, params
 
 
-def _expected(model, params, rgb01):
-  out = deblur_image(params, model, rgb01 * 255.0) / 255.0
-  return np.clip(out, 0.0, 1.0)
+@pytest.fixture(scope='module')
+def mixing_checkpoint(tmp_path_factory):
+  """A [0, 255] checkpoint whose output NumPy computes independently (colour_mixing_reference)."""
+  path = tmp_path_factory.mktemp('ckpt') / 'mixing'
+  make_colour_mixing_checkpoint(path, rgb_range=255.0)
+  return path
 
 
-def test_folder_of_mixed_formats(tmp_path, checkpoint):
-  ckpt, model, params = checkpoint
+def test_folder_of_mixed_formats(tmp_path, mixing_checkpoint):
+  ckpt = mixing_checkpoint
   src = tmp_path / 'in'
   (src / 'sub').mkdir(parents=True)
   rgb = (RNG.random((30, 41, 3)) * 255).astype(np.uint8)
@@ -56,24 +59,26 @@ def test_folder_of_mixed_formats(tmp_path, checkpoint):
                             'sub/deep.compare.png'])
 
   got = np.asarray(Image.open(out / 'rgb.png'))
-  want = np.floor(_expected(model, params, rgb / 255.0) * 255 + 0.5)  # official rule
+  want = colour_mixing_reference(rgb / 255.0) * 255
   assert got.dtype == np.uint8 and got.shape == rgb.shape
-  assert np.abs(got.astype(float) - want).max() <= 1
+  assert np.abs(got - want).max() <= 0.5 + 1e-3  # any rounding to the nearest level
   assert np.asarray(Image.open(out / 'rgb.compare.png')).shape == (30, 41 * 2 + 8, 3)
 
   got = np.asarray(Image.open(out / 'sub' / 'grey.png'))
   grey_rgb = np.repeat(grey[..., None] / 255.0, 3, -1)
-  want = np.floor(_expected(model, params, grey_rgb).mean(-1) * 255 + 0.5)
-  assert got.shape == grey.shape and np.abs(got - want).max() <= 1
+  want = colour_mixing_reference(grey_rgb).mean(-1) * 255
+  assert got.shape == grey.shape and np.abs(got - want).max() <= 0.5 + 1e-3
 
   got = np.asarray(Image.open(out / 'sub' / 'alpha.png'))
   assert got.shape == rgba.shape
   np.testing.assert_array_equal(got[..., 3], rgba[..., 3])
+  want = colour_mixing_reference(rgba[..., :3] / 255.0) * 255
+  assert np.abs(got[..., :3] - want).max() <= 0.5 + 1e-3
 
   got = read_png16(str(out / 'sub' / 'deep.png'))
-  want = np.floor(_expected(model, params, deep / 65535.0) * 65535 + 0.5)
+  want = colour_mixing_reference(deep / 65535.0) * 65535
   assert got.dtype == np.uint16 and got.shape == deep.shape
-  assert np.abs(got - want).max() <= 2  # float32 noise at 16-bit precision
+  assert np.abs(got - want).max() <= 1  # float32 noise at 16-bit precision
 
 
 def test_single_file_tiled_matches_untiled(tmp_path, checkpoint):

@@ -45,6 +45,41 @@ def random_params(model: Any, seed: int = 0, gain: float = 0.5) -> Any:
   return jax.tree_util.tree_map(jax.numpy.asarray, params)
 
 
+# Output channel c of the colour-mixing checkpoint is sum_f COLOUR_MATRIX[c, f] * input channel f
+# (about the mid grey): an asymmetric matrix, so swapped channels or transposes show.
+COLOUR_MATRIX = np.array([[0.2, 1.1, 0.0], [0.0, 0.3, 0.9], [1.3, 0.0, -0.4]], np.float32)
+
+
+def colour_mixing_params(model: Any, matrix: np.ndarray = COLOUR_MATRIX) -> Any:
+  """Params with which the generator computes out = matrix @ (in - m) + m per pixel (m the
+  mean rgb_range/2), so tests know its output without running the code under test: zero
+  everywhere (ResBlocks become identities, coarse scales and upsampling zero) except the finest
+  head's centre tap copying the blurry RGB to features 0..2 and the tail's centre tap mixing them.
+  """
+  params = jax.tree_util.tree_map(np.zeros_like, random_params(model))
+  centre = model.kernel_size // 2
+  head = params['scale_0']['head']['kernel']
+  tail = params['scale_0']['tail']['kernel']
+  for c in range(3):
+    head[centre, centre, c, c] = 1.0
+  tail[centre, centre, :3, :] = np.asarray(matrix, np.float32).T
+  return jax.tree_util.tree_map(jax.numpy.asarray, params)
+
+
+def colour_mixing_reference(rgb01: np.ndarray, matrix: np.ndarray = COLOUR_MATRIX) -> np.ndarray:
+  """What the colour-mixing generator gives for float RGB in [0, 1], clipped to [0, 1]."""
+  out = (np.asarray(rgb01, np.float64) - 0.5) @ np.asarray(matrix, np.float64).T + 0.5
+  return np.clip(out, 0.0, 1.0)
+
+
+def make_colour_mixing_checkpoint(path: pathlib.Path, rgb_range: float = 1.0) -> None:
+  """Saves the tiny generator with `colour_mixing_params` as an inference checkpoint."""
+  config = tiny.get_config().model
+  config.rgb_range = rgb_range
+  params = colour_mixing_params(create_generator(config))
+  save_inference_checkpoint(str(path), params, config, provenance={'source': 'test'})
+
+
 def make_tiny_checkpoint(path: pathlib.Path, rgb_range: float = 1.0, seed: int = 0
                          ) -> Tuple[Any, Any]:
   """Saves a random tiny generator as an inference checkpoint; returns (model, params)."""
