@@ -171,6 +171,18 @@ def test_cli_runs_and_reports_errors(tmp_path):
   assert 'pairs' in proc.stdout
   n = len(list((tmp_path / 'out' / 's1' / 'blur_gamma').glob('*.png')))
   assert n == 2
+  frames = _frames(20)  # the written pairs against the formula, on the frames the record names
+  record = json.loads((tmp_path / 'out' / 's1' / 'synthesis.json').read_text())['pairs']
+  for i, pair in enumerate(record):
+    window = [frames[int(name[:5])] for name in pair['frames']]
+    assert 7 <= len(window) <= 9
+    s = np.stack(window).astype(np.float64) / 255.0
+    written = {key: image_io.read_rgb_uint8(tmp_path / 'out' / 's1' / key / f'{i:06d}.png')
+               for key in blur_synthesis.KEYS}
+    assert np.abs(written['blur'] - s.mean(0) * 255.0).max() <= 0.5 + 1e-6
+    gamma = (s ** 2.2).mean(0) ** (1 / 2.2) * 255.0
+    assert np.abs(written['blur_gamma'] - gamma).max() <= 0.5 + 1e-6
+    np.testing.assert_array_equal(written['sharp'], window[len(window) // 2])
   proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)  # exists already
   assert proc.returncode == 1 and 's1' in proc.stderr
   cmd[cmd.index('--window') + 1] = '30'
