@@ -11,7 +11,7 @@ import os
 import re
 import sys
 import traceback
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 _VERBOSE_FLAGS = ('-v', '--verbose', '--verbose=true', '--verbose=True', '--verbose=1')
 _MAX_CHARS = 400
@@ -26,10 +26,22 @@ def wants_verbose(argv: Sequence[str]) -> bool:
   return any(a in _VERBOSE_FLAGS for a in argv[1:])
 
 
+def quiet_native_logs(argv: Sequence[str]) -> None:
+  """Unless -v/--verbose: hides TensorFlow's and XLA's C++ warnings (a data error in tf.data is
+  logged as a page of Python traceback per worker): TF_CPP_MIN_LOG_LEVEL at least 2 (jax sets
+  1 on import; a parent process that imported jax passes that on). Run before jax/TF import."""
+  if not wants_verbose(argv):
+    level = os.environ.get('TF_CPP_MIN_LOG_LEVEL', '0')
+    if not level.isdigit() or int(level) < 2:
+      os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'
+
+
 def short_message(exc: BaseException) -> str:
   """The first informative line of `exc` (TensorFlow/TensorStore details dropped), prefixed by
   its type unless it is one of the project's own error types; at most ~400 characters."""
   text = exc.message if hasattr(exc, 'message') and isinstance(exc.message, str) else str(exc)
+  if type(exc).__module__.startswith('deepdeblur_jax') and text.strip():
+    return text.strip()  # the project's own messages are written for people, lists included
   text = re.sub(r'\{\{function_node [^}]*\}\}\s*', '', text)
   text = text.split('See full TensorStore details')[0]
   lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -39,6 +51,8 @@ def short_message(exc: BaseException) -> str:
   if len(line) > _MAX_CHARS:
     line = line[:_MAX_CHARS] + ' ...'
   name = type(exc).__name__
+  if type(exc).__module__.startswith('tensorflow') and re.match(r'\w+(Error|Exception): ', line):
+    return line  # a Python error raised inside tf.data: its own type says more than TF's
   if name in _PLAIN and line:
     return line
   if isinstance(exc, OSError) and exc.filename is not None and str(exc.filename) not in line:
@@ -84,6 +98,12 @@ def exit_now(code: int) -> None:
     except Exception:  # pylint: disable=broad-except
       pass
   os._exit(code)  # pylint: disable=protected-access
+
+
+def add_verbose_argument(parser: Any) -> None:
+  """Adds -v/--verbose (print the traceback of an error) to an argparse parser."""
+  parser.add_argument('-v', '--verbose', action='store_true',
+                      help='print the full traceback of an error')
 
 
 def run_tool(main: Callable[[], int]) -> None:

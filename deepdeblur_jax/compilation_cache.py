@@ -8,7 +8,7 @@ entry points' --no-compilation-cache / --nocompilation_cache) turns it off.
 
 import os
 import pathlib
-from typing import Optional
+from typing import Any, Optional
 
 import jax
 
@@ -49,3 +49,16 @@ def enable(directory: Optional[str] = None) -> Optional[str]:
   if jax.config.jax_compilation_cache_max_size == -1:
     jax.config.update('jax_compilation_cache_max_size', MAX_SIZE_BYTES)
   return path
+
+
+def add_argument(parser: Any) -> None:
+  """Adds --no-compilation-cache to an argparse parser (see `enable_for`)."""
+  parser.add_argument('--no-compilation-cache', action='store_true',
+                      help='do not use the persistent JAX compilation cache '
+                           f'($DEEPDEBLUR_CACHE/{SUBDIR}, default '
+                           f'~/.cache/deepdeblur_jax/{SUBDIR})')
+
+
+def enable_for(args: Any) -> Optional[str]:
+  """`enable()` unless the parsed arguments have --no-compilation-cache."""
+  return None if getattr(args, 'no_compilation_cache', False) else enable()

@@ -2,15 +2,21 @@
 
 import logging as std_logging
 import os
+import re
 import signal
 import sys
 from typing import List
 
-import jax
+from deepdeblur_jax import cli_errors
+
+if __name__ == '__main__':
+  cli_errors.quiet_native_logs(sys.argv)  # before jax/TensorFlow load their C++ logging
+
+import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from deepdeblur_jax import cli_errors, compilation_cache, distributed
+from deepdeblur_jax import compilation_cache, distributed  # pylint: disable=g-import-not-at-top
 from deepdeblur_jax.config_validation import ConfigError, validate_config
 from deepdeblur_jax.training import train
 from deepdeblur_jax.training.workdir_lock import WorkdirLockedError
@@ -46,22 +52,52 @@ def _config_override_name(argv: List[str], key: str) -> str:
   return key
 
 
+def _config_file_arg(argv: List[str]) -> str:
+  """The path given with --config (the last one)."""
+  path = ''
+  for i, arg in enumerate(argv[1:], 1):
+    if arg.startswith('--config='):
+      path = arg[len('--config='):]
+    elif arg == '--config' and i + 1 < len(argv):
+      path = argv[i + 1]
+  return path
+
+
+def _config_load_error(argv: List[str], error: BaseException) -> str:
+  """One line naming the config file and what went wrong loading it."""
+  path = _config_file_arg(argv)
+  if path and not os.path.isfile(path.split(':')[0]):
+    return f'config file {path} does not exist'
+  cause = error
+  while cause.__cause__ is not None:
+    cause = cause.__cause__
+  return f'cannot load config file {path}: {cli_errors.short_message(cause)}'
+
+
 def parse_flags(argv: List[str]) -> List[str]:
   """absl flag parsing with one-line errors for config files and `--config.<field>` overrides."""
   try:
-    return FLAGS(argv)
+    rest = FLAGS(argv)
+    _ = FLAGS.config.keys()  # a config file that failed to load raises on first access
+    return rest
   except flags.Error as e:
     sys.exit(f'error: {e}\nPass --helpshort or --helpfull to see help on flags.')
   except (AttributeError, KeyError) as e:
-    key = str(e).strip('"\'')
-    sys.exit(f'invalid configuration: unknown config field config.{_config_override_name(argv, key)}'
-             ' (check the spelling against the config file)')
+    text = str(e.args[0]) if e.args else str(e)
+    key = re.search(r'[A-Za-z_]\w*', text)  # the text is "'foo'" or "\\'foo\\'\nDid you mean ..."
+    path = _config_override_name(argv, key.group(0) if key else text)
+    hint = re.search(r'Did you mean "([^"]+)"', text)
+    suggestion = ''
+    if hint:
+      suggestion = f' (did you mean config.{".".join(path.split(".")[:-1] + [hint.group(1)])}?)'
+    sys.exit(f'invalid configuration: unknown config field config.{path}'
+             f'{suggestion or " (check the spelling against the config file)"}')
   except Exception as e:  # pylint: disable=broad-except
     if cli_errors.wants_verbose(argv):
       raise
-    cause = e.__cause__ or e
-    sys.exit(f'invalid configuration: cannot load --config: {cli_errors.short_message(cause)}'
-             '\n(full traceback with --verbose)')
+    message = _config_load_error(argv, e)
+    hint = '' if message.endswith('does not exist') else '\n(full traceback with --verbose)'
+    sys.exit(f'invalid configuration: {message}{hint}')
 
 
 def _hide_orbax_info(record: std_logging.LogRecord) -> bool:

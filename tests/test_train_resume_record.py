@@ -24,7 +24,8 @@ def _tensorboard_texts(logdir):
       pos += 12 + length + 4
       for value in event.summary.value:
         if value.metadata.plugin_data.plugin_name == 'text':
-          texts.setdefault(value.tag.replace('/text_summary', ''), []).append(value.tensor.string_val[0].decode())
+          tag = value.tag.replace('/text_summary', '')
+          texts.setdefault(tag, []).append(value.tensor.string_val[0].decode())
   return texts
 
 
