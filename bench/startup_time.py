@@ -11,20 +11,21 @@ back to back, times the whole process (start to exit, `time.perf_counter` around
   jax_nocache  tools/deblur.py --no-compilation-cache (compiles everything, as before the cache)
   jax_first    tools/deblur.py with an emptied compilation cache (first run: compiles and stores)
   jax_second   tools/deblur.py again (second run: compiled programs read from the cache)
-and prints the medians with the 1-minute load average around each repeat (the CPU may be
-shared). Appends one JSON line per run to OUT/results.jsonl.
+and prints the medians of wall time and of CPU time (user+system, less sensitive to other
+load) with the 1-minute load average around each repeat (the CPU may be shared). Appends one JSON line per run to OUT/results.jsonl.
 """
 
 import argparse
 import json
 import os
 import pathlib
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -60,13 +61,17 @@ def _prepare(out: pathlib.Path, size: int, count: int) -> None:
     Image.fromarray(crop).save(images / f'img_{i}.png')
 
 
-def _time(cmd: List[str], env: Dict[str, str]) -> float:
+def _time(cmd: List[str], env: Dict[str, str]) -> Tuple[float, float]:
+  """(wall seconds, CPU seconds user+system) of the whole process `cmd`."""
+  before = resource.getrusage(resource.RUSAGE_CHILDREN)
   start = time.perf_counter()
   result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
   seconds = time.perf_counter() - start
+  after = resource.getrusage(resource.RUSAGE_CHILDREN)
   if result.returncode != 0:
     raise RuntimeError(f'{" ".join(cmd)} failed:\n{result.stderr[-2000:]}')
-  return seconds
+  cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+  return seconds, cpu
 
 
 def main() -> int:
@@ -94,15 +99,18 @@ def main() -> int:
       'jax_second': deblur,
   }
   times: Dict[str, List[float]] = {name: [] for name in runs}
+  cpu_times: Dict[str, List[float]] = {name: [] for name in runs}
   for repeat in range(args.repeats):
     load_before = os.getloadavg()[0]
     for name, cmd in runs.items():
       if name == 'jax_first':
         shutil.rmtree(cache / 'jax_compilation_cache', ignore_errors=True)
-      seconds = _time(cmd, env)
+      seconds, cpu = _time(cmd, env)
       times[name].append(seconds)
+      cpu_times[name].append(cpu)
       with open(out / 'results.jsonl', 'a') as f:
         f.write(json.dumps({'run': name, 'repeat': repeat, 'seconds': round(seconds, 3),
+                            'cpu_seconds': round(cpu, 3),
                             'load1': os.getloadavg()[0], 'images': args.count,
                             'size': args.size, 'cpus': os.cpu_count()}) + '\n')
     print(f'repeat {repeat}: ' + ', '.join(f'{k} {v[-1]:.2f} s' for k, v in times.items())
@@ -110,7 +118,8 @@ def main() -> int:
   print(f'median of {args.repeats}, whole process, {args.count} images {args.size}x{args.size}, '
         f'{os.cpu_count()} CPUs:')
   for name, values in times.items():
-    print(f'  {name:12s} {statistics.median(values):6.2f} s   (all: '
+    print(f'  {name:12s} wall {statistics.median(values):6.2f} s  CPU '
+          f'{statistics.median(cpu_times[name]):6.2f} s   (wall all: '
           + ', '.join(f'{v:.2f}' for v in values) + ')')
   return 0
 
