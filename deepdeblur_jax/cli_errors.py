@@ -22,8 +22,15 @@ _PLAIN = ('ConfigError', 'CheckpointError', 'WorkdirLockedError', 'NonFiniteLoss
 
 
 def wants_verbose(argv: Sequence[str]) -> bool:
-  """True when the command line asks for tracebacks (-v or --verbose)."""
-  return any(a in _VERBOSE_FLAGS for a in argv[1:])
+  """True when the command line asks for tracebacks: -v, --verbose, or absl's -v=N/--verbosity=N
+  with N >= 1."""
+  for arg in argv[1:]:
+    if arg in _VERBOSE_FLAGS:
+      return True
+    level = re.fullmatch(r'(-v|--verbosity)=(\d+)', arg)
+    if level and int(level.group(2)) >= 1:
+      return True
+  return False
 
 
 def quiet_native_logs(argv: Sequence[str]) -> None:

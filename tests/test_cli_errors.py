@@ -81,3 +81,15 @@ def test_tool_error_is_short_and_verbose_shows_the_traceback(tmp_path):
   assert lines[-1] == '(full traceback with --verbose)' and 'Traceback' not in result.stderr
   result = run_tool('export', *args, '--verbose')
   assert result.returncode == 1 and 'Traceback (most recent call last)' in result.stderr
+
+
+def test_short_message_keeps_the_informative_line():
+  from deepdeblur_jax.cli_errors import short_message  # pylint: disable=g-import-not-at-top
+  from deepdeblur_jax.config_validation import ConfigError  # pylint: disable=g-import-not-at-top
+  assert short_message(ValueError('bad value\n  details\n  more')) == 'ValueError: bad value'
+  assert short_message(FileNotFoundError(2, 'No such file or directory', '/x/y.png')) == (
+      "FileNotFoundError: [Errno 2] No such file or directory: '/x/y.png'")
+  assert short_message(ConfigError('config.a is bad\nline two')) == 'config.a is bad\nline two'
+  assert short_message(RuntimeError('x' * 1000)).endswith('x ...')
+  assert short_message(Exception('read failed. See full TensorStore details: {...}')) == (
+      'Exception: read failed.')
