@@ -19,13 +19,14 @@ import argparse
 import json
 import os
 import pathlib
+import re
 import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import time
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -61,8 +62,9 @@ def _prepare(out: pathlib.Path, size: int, count: int) -> None:
     Image.fromarray(crop).save(images / f'img_{i}.png')
 
 
-def _time(cmd: List[str], env: Dict[str, str]) -> Tuple[float, float]:
-  """(wall seconds, CPU seconds user+system) of the whole process `cmd`."""
+def _time(cmd: List[str], env: Dict[str, str]) -> Tuple[float, float, Optional[float]]:
+  """(wall seconds, CPU seconds user+system, tools/deblur.py's own time for the first image,
+  which includes compiling, or None) of the whole process `cmd`."""
   before = resource.getrusage(resource.RUSAGE_CHILDREN)
   start = time.perf_counter()
   result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
@@ -71,7 +73,8 @@ def _time(cmd: List[str], env: Dict[str, str]) -> Tuple[float, float]:
   if result.returncode != 0:
     raise RuntimeError(f'{" ".join(cmd)} failed:\n{result.stderr[-2000:]}')
   cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-  return seconds, cpu
+  first = re.search(r'\[1/\d+\] .* \(([\d.]+) s\)', result.stderr)
+  return seconds, cpu, float(first.group(1)) if first else None
 
 
 def main() -> int:
@@ -105,12 +108,12 @@ def main() -> int:
     for name, cmd in runs.items():
       if name == 'jax_first':
         shutil.rmtree(cache / 'jax_compilation_cache', ignore_errors=True)
-      seconds, cpu = _time(cmd, env)
+      seconds, cpu, first_image = _time(cmd, env)
       times[name].append(seconds)
       cpu_times[name].append(cpu)
       with open(out / 'results.jsonl', 'a') as f:
         f.write(json.dumps({'run': name, 'repeat': repeat, 'seconds': round(seconds, 3),
-                            'cpu_seconds': round(cpu, 3),
+                            'cpu_seconds': round(cpu, 3), 'first_image_seconds': first_image,
                             'load1': os.getloadavg()[0], 'images': args.count,
                             'size': args.size, 'cpus': os.cpu_count()}) + '\n')
     print(f'repeat {repeat}: ' + ', '.join(f'{k} {v[-1]:.2f} s' for k, v in times.items())
