@@ -8,6 +8,11 @@ Run (needs a local GOPRO_Large copy; see README "Train on GOPRO_Large"):
 K=3 scales, 19 ResBlocks of 5x5 convs, 64 features, conv+PixelShuffle upsampling;
 multi-scale MSE content loss + 1e-4 adversarial loss; Adam lr 5e-5, /10 after 150k of 450k
 steps; batch 4 of 256x256 patches. The paper reports 29.08 dB PSNR on the GOPRO test split.
+
+Augmentation as the paper's Lua code (reference section 4): crop corners at multiples of 4,
+8 dihedral transforms, RGB permutation, saturation change with p=0.1, noise on the blurry
+input. configs/pytorch_l1.py is the DeepDeblur-PyTorch recipe instead: crops at any pixel and
+the saturation change on every patch.
 """
 
 import ml_collections
@@ -34,11 +39,11 @@ def get_data_config() -> ml_collections.ConfigDict:
   data.train_split = 'train'
   data.eval_split = 'test'
   data.cache = False  # keep decoded images in memory after the first pass
-  data.crop_multiple = 4  # crop corners at multiples of this (Lua recipe)
+  data.crop_multiple = 4  # crop corners at multiples of this: 4 (Lua/paper), 1 (PyTorch)
   data.augment_flip = True  # 8 dihedral transforms
   data.augment_rgb_permute = True
   data.augment_saturation = True  # S *= U(0.5, 1.5) in HSV
-  data.saturation_prob = 1.0  # PyTorch applies it always, Lua with p=0.1
+  data.saturation_prob = 0.1  # Lua/paper: p=0.1; PyTorch: 1.0 (always)
   data.augment_noise = True  # Gaussian noise on blur only, sigma = |N(0,1)| * 2/255
   data.output_dtype = 'float32'  # 'float32' | 'uint8'
   data.num_parallel_calls = -1  # -1 = tf.data.AUTOTUNE
@@ -50,6 +55,9 @@ def get_data_config() -> ml_collections.ConfigDict:
   data.synthetic_seed = 0
   data.synthetic_motion_scale = 1.0  # x every camera/object speed: blur lengths (1 = default)
   data.max_eval_images = -1  # -1 = every test image
+  # Before step 1, decode every train and test image once and check sizes (data/verify.py);
+  # False skips it (huge datasets: a bad file then stops the run when first read).
+  data.verify = True
   return data
 
 

@@ -7,6 +7,10 @@ Sum over scales of the mean L1 error on the [0, 255] scale, no adversarial term;
 halved at epochs 500, 750 and 900 of 1000 (131 steps per epoch: 2103 pairs / batch 16);
 batch 16 of 256x256 patches. DeepDeblur-PyTorch reports 30.40 dB PSNR / 0.9018 SSIM
 (scikit-image SSIM) on the GOPRO test split.
+
+Augmentation as DeepDeblur-PyTorch (src/data/common.py): crops at any pixel
+(randrange(0, h - ps + 1)) and the saturation change on every patch, where configs/default.py
+(the paper's Lua recipe) crops at multiples of 4 and changes saturation with p=0.1.
 """
 
 import ml_collections
@@ -20,6 +24,8 @@ def get_config() -> ml_collections.ConfigDict:
   """Returns the DeepDeblur-PyTorch configuration."""
   config = default.get_config()
   config.model.rgb_range = 255.0
+  config.data.crop_multiple = 1  # any pixel, as src/data/common.py crop()
+  config.data.saturation_prob = 1.0  # always, as src/data/common.py augment()
   config.batch_size = 16
   config.content_loss = 'l1'
   config.adversarial_weight = 0.0

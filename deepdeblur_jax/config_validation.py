@@ -118,7 +118,7 @@ def validate_data_config(config: ml_collections.ConfigDict) -> None:
   for field in ('data.train_split', 'data.eval_split'):
     check(config, field, lambda v: isinstance(v, str) and v, 'a non-empty split folder name')
   for field in ('data.cache', 'data.augment_flip', 'data.augment_rgb_permute',
-                'data.augment_saturation', 'data.augment_noise'):
+                'data.augment_saturation', 'data.augment_noise', 'data.verify'):
     check(config, field, _is_bool, 'True or False')
   check(config, 'data.crop_multiple', positive_int, 'an integer >= 1')
   check(config, 'data.saturation_prob', lambda v: _is_number(v) and 0 <= v <= 1,

@@ -2,8 +2,10 @@
 tools/deblur.py)."""
 
 import dataclasses
+import os
 import pathlib
 import sys
+import tempfile
 import time
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
@@ -43,6 +45,28 @@ def find_images(path: str, exclude: Optional[str] = None
       rel = rel.with_name(f'{rel.name}_{f.suffix.lower().lstrip(".")}')
     pairs.append((f, rel.with_suffix('.png')))
   return pairs
+
+
+class OutputError(OSError):
+  """The output folder cannot be written; the message names it and the reason."""
+
+
+def check_output_dir(path: str) -> pathlib.Path:
+  """Checks, before any work, that the folder `path` can be made and written; raises OutputError.
+
+  Nothing is left behind: a temporary folder is made and removed in `path`, or in its nearest
+  existing parent when `path` does not exist yet (the tool makes it when writing).
+  """
+  out = pathlib.Path(path).expanduser()
+  existing = next(p for p in (out, *out.parents) if p.exists() or p == p.parent)
+  if existing.exists() and not existing.is_dir():
+    raise OutputError(f'cannot write to output folder {out}: {existing} is a file, not a folder')
+  try:
+    os.rmdir(tempfile.mkdtemp(prefix='.deblur-write-check-', dir=existing))
+  except OSError as e:
+    raise OutputError(f'cannot write to output folder {out}: {e.strerror or e} '
+                      f'(in {existing})') from e
+  return out
 
 
 @dataclasses.dataclass

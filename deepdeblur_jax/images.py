@@ -12,6 +12,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from deepdeblur_jax import quantization
 from deepdeblur_jax.png import read_png16
 
 
@@ -82,7 +83,7 @@ def to_array(rgb: np.ndarray, like: Photo) -> np.ndarray:
     color = color.mean(axis=-1, keepdims=True)
   if like.alpha is not None:
     color = np.concatenate([color, like.alpha[..., None]], axis=-1)
-  out = np.round(color * peak).astype(dtype)
+  out = quantization.quantize(color * np.float32(peak), peak).astype(dtype)
   return out[..., 0] if out.shape[-1] == 1 else out
 
 

@@ -30,6 +30,7 @@ def test_bad_value_names_field(field, value, match):
     ('train_split', '', 'config.data.train_split'),
     ('cache', None, 'config.data.cache'),  # ConfigDict itself refuses other types
     ('augment_noise', None, 'config.data.augment_noise'),
+    ('verify', None, 'config.data.verify'),
     ('crop_multiple', 0, 'config.data.crop_multiple'),
     ('saturation_prob', 1.5, 'config.data.saturation_prob'),
     ('output_dtype', 'float16', 'config.data.output_dtype'),
@@ -65,3 +66,13 @@ def test_bad_synthetic_value_names_field(field, value, match):
   config.data[field] = value
   with pytest.raises(ConfigError, match=match):
     validate_config(config)
+
+
+def test_recipes_follow_the_reference_augmentation():
+  """Reference section 4: the paper's Lua code crops at multiples of 4 and changes saturation
+  with p=0.1; DeepDeblur-PyTorch crops at any pixel and changes saturation always."""
+  from configs import pytorch_l1  # pylint: disable=g-import-not-at-top
+  paper, torch_recipe = default.get_config().data, pytorch_l1.get_config().data
+  assert (paper.crop_multiple, paper.saturation_prob) == (4, 0.1)
+  assert (torch_recipe.crop_multiple, torch_recipe.saturation_prob) == (1, 1.0)
+  assert paper.verify and torch_recipe.verify

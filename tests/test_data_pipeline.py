@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skimage import color
 
-from configs import default
+from configs import default, pytorch_l1
 from deepdeblur_jax.data import image_io
 from deepdeblur_jax.data import input_pipeline
 from deepdeblur_jax.data import numpy_source
@@ -148,6 +148,20 @@ def test_crop_is_aligned_and_shared(root):
   assert len(corners) > 10
 
 
+def test_pytorch_recipe_crops_at_any_pixel(root):
+  """configs/pytorch_l1.py crops as DeepDeblur-PyTorch (randrange(0, h - ps + 1)), not at
+  multiples of 4 as the paper's recipe."""
+  multiple = pytorch_l1.get_config().data.crop_multiple
+  config = _config(root, batch_size=8, patch=16, augment=False, train_split='coords',
+                   crop_multiple=multiple, output_dtype='uint8')
+  corners = set()
+  for batch in _take(config, 4):
+    for sharp in batch['sharp']:
+      corners.add((int(sharp[0, 0, 0]), int(sharp[0, 0, 1])))
+  assert {y % 4 for y, _ in corners} | {x % 4 for _, x in corners} == {0, 1, 2, 3}
+  assert all(y <= 24 and x <= 32 for y, x in corners)
+
+
 def test_flips_give_the_8_dihedral_transforms(root):
   config = _config(root, batch_size=8, patch=32, augment=False, augment_flip=True,
                    output_dtype='uint8')
@@ -200,7 +214,8 @@ def test_adjust_saturation_matches_skimage():
 
 
 def test_saturation_in_pipeline(root):
-  config = _config(root, batch_size=6, patch=32, augment=False, augment_saturation=True)
+  config = _config(root, batch_size=6, patch=32, augment=False, augment_saturation=True,
+                   saturation_prob=1.0)  # every patch (the PyTorch recipe)
   refs = [(_sharp(i, 32, 32) / 255.0, _blur(i, 32, 32) / 255.0) for i in range(N_FILES)]
   factors = []
   for blur, sharp in zip(*(_take(config, 1)[0][k] for k in ('blur', 'sharp'))):

@@ -25,7 +25,7 @@ def test_clips_and_quantizes_like_a_saved_png():
   rng = np.random.default_rng(1)
   sharp = rng.integers(0, 256, (1, 32, 32, 3)).astype(np.uint8)
   raw = sharp / 255.0 + rng.normal(0, 0.05, sharp.shape)  # goes outside [0, 1]
-  saved = np.round(np.clip(raw, 0, 1) * 255).astype(np.uint8)
+  saved = np.floor(np.clip(raw, 0, 1) * 255 + 0.5).astype(np.uint8)  # official rule
   out = image_metrics(raw, sharp / 255.0)
   ref = peak_signal_noise_ratio(sharp[0], saved[0], data_range=255)
   assert abs(float(out['psnr'][0]) - ref) < 1e-3

@@ -1,5 +1,9 @@
 """tools/deblur.py end to end: formats, folders, tiles, --compare, bad inputs, no checkpoint."""
 
+import os
+import pathlib
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -52,14 +56,14 @@ def test_folder_of_mixed_formats(tmp_path, checkpoint):
                             'sub/deep.compare.png'])
 
   got = np.asarray(Image.open(out / 'rgb.png'))
-  want = np.round(_expected(model, params, rgb / 255.0) * 255)
+  want = np.floor(_expected(model, params, rgb / 255.0) * 255 + 0.5)  # official rule
   assert got.dtype == np.uint8 and got.shape == rgb.shape
   assert np.abs(got.astype(float) - want).max() <= 1
   assert np.asarray(Image.open(out / 'rgb.compare.png')).shape == (30, 41 * 2 + 8, 3)
 
   got = np.asarray(Image.open(out / 'sub' / 'grey.png'))
   grey_rgb = np.repeat(grey[..., None] / 255.0, 3, -1)
-  want = np.round(_expected(model, params, grey_rgb).mean(-1) * 255)
+  want = np.floor(_expected(model, params, grey_rgb).mean(-1) * 255 + 0.5)
   assert got.shape == grey.shape and np.abs(got - want).max() <= 1
 
   got = np.asarray(Image.open(out / 'sub' / 'alpha.png'))
@@ -67,7 +71,7 @@ def test_folder_of_mixed_formats(tmp_path, checkpoint):
   np.testing.assert_array_equal(got[..., 3], rgba[..., 3])
 
   got = read_png16(str(out / 'sub' / 'deep.png'))
-  want = np.round(_expected(model, params, deep / 65535.0) * 65535)
+  want = np.floor(_expected(model, params, deep / 65535.0) * 65535 + 0.5)
   assert got.dtype == np.uint16 and got.shape == deep.shape
   assert np.abs(got - want).max() <= 2  # float32 noise at 16-bit precision
 
@@ -115,3 +119,39 @@ def test_missing_input(tmp_path, checkpoint):
   result = run_tool('deblur', '--checkpoint', checkpoint[0], '--input', tmp_path / 'nothing',
                     '--output', tmp_path / 'out')
   assert result.returncode == 2 and 'nothing' in result.stderr
+
+
+def _unwritable_dir(tmp_path):
+  """A folder this process cannot write in: read-only by mode, or /sys when running as root."""
+  if os.geteuid() != 0:
+    locked = tmp_path / 'locked'
+    locked.mkdir()
+    locked.chmod(0o555)
+    return locked / 'out'
+  if sys.platform.startswith('linux') and os.path.isdir('/sys'):
+    return pathlib.Path('/sys/deblur_out')  # sysfs refuses new folders even to root
+  pytest.skip('no read-only folder available to root on this system')
+
+
+@pytest.mark.parametrize('case', ['under a file', 'a file', 'read-only folder'])
+def test_unwritable_output_is_refused_before_the_model_loads(tmp_path, case):
+  Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / 'x.png')
+  (tmp_path / 'file').write_text('not a folder')
+  output = {'under a file': tmp_path / 'file' / 'out', 'a file': tmp_path / 'file',
+            'read-only folder': None}[case] or _unwritable_dir(tmp_path)
+  # The checkpoint does not exist: the output error must come first, before any loading.
+  result = run_tool('deblur', '--checkpoint', tmp_path / 'missing_ckpt', '--input',
+                    tmp_path / 'x.png', '--output', output)
+  assert result.returncode == 2, result.stderr
+  assert f'cannot write to output folder {output}' in result.stderr
+  assert 'missing_ckpt' not in result.stderr and not (tmp_path / 'missing_ckpt').exists()
+
+
+def test_empty_input_folder_is_exit_code_2(tmp_path, checkpoint):
+  (tmp_path / 'empty' / 'sub').mkdir(parents=True)
+  (tmp_path / 'empty' / 'notes.txt').write_text('no images here')
+  result = run_tool('deblur', '--checkpoint', checkpoint[0], '--input', tmp_path / 'empty',
+                    '--output', tmp_path / 'out')
+  assert result.returncode == 2
+  assert 'no images (.png' in result.stderr and str(tmp_path / 'empty') in result.stderr
+  assert not (tmp_path / 'out').exists()

@@ -7,7 +7,9 @@ PNG of the same size in --output: greyscale stays greyscale, alpha is passed thr
 inputs give 16-bit PNGs. Large images are processed in overlapping tiles chosen from the
 available memory (or --tile N --overlap M). --compare also writes NAME.compare.png with the
 blurry input and the result side by side. Exit code: 0 when every image was written, 1 when some
-input could not be read (each is named), 2 when the checkpoint or the arguments are unusable.
+input could not be read (each is named), 2 when the checkpoint or the arguments are unusable: no
+input, no images found in it, or an output folder that cannot be written (checked before the
+model loads).
 """
 
 import sys, pathlib  # noqa: E401  (runs from a checkout without installation)
@@ -17,7 +19,8 @@ import argparse
 
 from deepdeblur_jax import cli_errors, compilation_cache
 from deepdeblur_jax.checkpoint_format import CheckpointError, load_inference_checkpoint
-from deepdeblur_jax.deblur_files import deblur_paths
+from deepdeblur_jax.data.image_io import IMAGE_EXTENSIONS
+from deepdeblur_jax.deblur_files import OutputError, check_output_dir, deblur_paths, find_images
 
 
 def main(argv=None) -> int:
@@ -44,6 +47,15 @@ def main(argv=None) -> int:
   if args.tile and args.overlap >= args.tile:
     print(f'error: --overlap {args.overlap} must be smaller than --tile {args.tile}',
           file=sys.stderr)
+    return 2
+  try:  # inputs and output first: no model is loaded for a run that cannot finish
+    if not find_images(args.input, exclude=args.output):
+      print(f'error: no images ({", ".join(IMAGE_EXTENSIONS)}) found in {args.input}',
+            file=sys.stderr)
+      return 2
+    check_output_dir(args.output)
+  except (FileNotFoundError, OutputError) as e:
+    print(f'error: {e}', file=sys.stderr)
     return 2
   try:
     model, params, config = load_inference_checkpoint(args.checkpoint, args.dtype)

@@ -7,6 +7,7 @@ from typing import Union
 import numpy as np
 from PIL import Image
 
+from deepdeblur_jax import quantization
 from deepdeblur_jax.atomic_files import atomic_open
 from deepdeblur_jax.png import encode_png16
 
@@ -16,8 +17,9 @@ IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
 
 def round_to_uint8(x: np.ndarray) -> np.ndarray:
-  """Rounds floats on the [0, 255] scale half up to uint8, clipping to the range."""
-  return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
+  """Rounds floats on the [0, 255] scale half up to uint8, clipping to the range (the official
+  rule, see `deepdeblur_jax.quantization`)."""
+  return quantization.to_uint8(x)
 
 
 def is_image_file(path: PathLike) -> bool:

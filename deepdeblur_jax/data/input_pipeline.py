@@ -8,7 +8,10 @@ resumed run (`start_step`) continues exactly, and P processes together see the
 one-process global batch. The image pyramid is built on device, not here.
 """
 
+import gc
+import re
 import threading
+import traceback
 from typing import Any, Iterator, Optional
 
 import numpy as np
@@ -17,6 +20,7 @@ import tensorflow as tf
 from deepdeblur_jax.data import image_io
 from deepdeblur_jax.data import readers
 from deepdeblur_jax.data import sampling
+from deepdeblur_jax.data.verify import DataError
 
 try:  # Keep TensorFlow off accelerators; JAX owns them.
   tf.config.set_visible_devices([], 'GPU')
@@ -71,7 +75,7 @@ def _output(x: tf.Tensor, dtype: str) -> tf.Tensor:
   """Float [0, 1] -> the configured output dtype."""
   if dtype == 'float32':
     return x
-  if dtype == 'uint8':
+  if dtype == 'uint8':  # the rule of deepdeblur_jax.quantization, in TensorFlow
     return tf.cast(tf.clip_by_value(tf.floor(x * 255.0 + 0.5), 0.0, 255.0), tf.uint8)
   raise ValueError(f"data.output_dtype must be 'float32' or 'uint8', got {dtype!r}")
 
@@ -162,6 +166,37 @@ def create_train_dataset(config: Any, start_step: int = 0, process_index: int = 
   return ds.prefetch(2)
 
 
+def _pipeline_error_message(error: tf.errors.OpError) -> str:
+  """The Python error raised inside the pipeline (first line of TF's message, no op name)."""
+  lines = (error.message or str(error)).strip().splitlines()
+  first = lines[0] if lines else ''
+  return re.sub(r'^\{\{function_node [^}]*\}\}\s*', '', first) or type(error).__name__
+
+
+def numpy_elements(ds: tf.data.Dataset) -> Iterator[Any]:
+  """`ds.as_numpy_iterator()`, except that an error inside the pipeline (a bad image, say)
+  comes out as a DataError with the original one-line message, and TF's iterator is released
+  at once. Otherwise the error's traceback keeps the iterator alive until interpreter exit,
+  where finalizing a `from_generator` iterator needs the already torn-down interpreter
+  ("Error occurred when finalizing GeneratorDataset iterator") and can hang the process.
+  """
+  iterator = ds.as_numpy_iterator()
+  while True:
+    message = None
+    try:
+      element = next(iterator)
+    except StopIteration:
+      return
+    except tf.errors.OpError as e:
+      message = _pipeline_error_message(e)
+      traceback.clear_frames(e.__traceback__)  # drop the frames' references to the iterator
+    if message is not None:  # raised outside `except`, so no __context__ keeps TF objects alive
+      del iterator
+      gc.collect()
+      raise DataError(f'input pipeline stopped: {message}')
+    yield element
+
+
 def create_train_iterator(config: Any, start_step: int = 0, process_index: Optional[int] = None,
                           process_count: Optional[int] = None) -> Iterator[dict[str, np.ndarray]]:
   """Yields process-local training batches {'blur', 'sharp'} of shape (B_local, P, P, 3).
@@ -172,7 +207,7 @@ def create_train_iterator(config: Any, start_step: int = 0, process_index: Optio
   """
   process_index, process_count = sampling.resolve_process(process_index, process_count)
   ds = create_train_dataset(config, start_step, process_index, process_count)
-  yield from ds.as_numpy_iterator()
+  yield from numpy_elements(ds)
 
 
 def create_eval_iterator(config: Any, process_index: Optional[int] = None,
@@ -196,5 +231,5 @@ def create_eval_iterator(config: Any, process_index: Optional[int] = None,
 
   ds = tf.data.Dataset.range(len(mine)).map(load, num_parallel_calls=_num_parallel_calls(data),
                                             deterministic=True).prefetch(2)
-  for (blur, sharp), pair in zip(ds.as_numpy_iterator(), mine):
+  for (blur, sharp), pair in zip(numpy_elements(ds), mine):
     yield {'blur': blur, 'sharp': sharp, 'name': pair.name}

@@ -64,7 +64,8 @@ def _root(data_config: Any) -> pathlib.Path:
   return root
 
 
-def _gopro_layout(root: pathlib.Path, split: str, blur_key: str) -> list[ImagePair]:
+def _gopro_layout(root: pathlib.Path, split: str, blur_key: str,
+                  check_sizes: bool = True) -> list[ImagePair]:
   if blur_key not in GOPRO_BLUR_KEYS:
     raise ValueError(f'data.blur_key must be one of {GOPRO_BLUR_KEYS}, got {blur_key!r}')
   split_dir = root / split
@@ -72,48 +73,52 @@ def _gopro_layout(root: pathlib.Path, split: str, blur_key: str) -> list[ImagePa
     raise FileNotFoundError(f'split folder not found: {split_dir}')
   pairs = []
   for seq in sorted(p for p in split_dir.iterdir() if p.is_dir()):
-    pairs += match_folders(seq / blur_key, seq / 'sharp', f'{seq.name}/')
+    pairs += match_folders(seq / blur_key, seq / 'sharp', f'{seq.name}/', check_sizes)
   return pairs
 
 
-def list_gopro_large(data_config: Any, split: str) -> list[ImagePair]:
+def list_gopro_large(data_config: Any, split: str, check_sizes: bool = True) -> list[ImagePair]:
   """GOPRO_Large: `root/{train,test}/<seq>/{blur|blur_gamma,sharp}/*.png`."""
-  return _gopro_layout(_root(data_config), split, data_config.blur_key)
+  return _gopro_layout(_root(data_config), split, data_config.blur_key, check_sizes)
 
 
-def list_reds(data_config: Any, split: str) -> list[ImagePair]:
+def list_reds(data_config: Any, split: str, check_sizes: bool = True) -> list[ImagePair]:
   """REDS: `root/{train,val}/{train,val}_{blur,sharp}/NNN/NNNNNNNN.png`."""
   root = _root(data_config)
-  return match_folders(root / split / f'{split}_blur', root / split / f'{split}_sharp', '')
+  return match_folders(root / split / f'{split}_blur', root / split / f'{split}_sharp', '',
+                       check_sizes)
 
 
-def list_paired(data_config: Any, split: str) -> list[ImagePair]:
+def list_paired(data_config: Any, split: str, check_sizes: bool = True) -> list[ImagePair]:
   """Paired folders: `root/<split>/{input,target}/` or, without split folders, `root/{input,target}/`."""
   root = _root(data_config)
   base = root / split if (root / split / 'input').is_dir() else root
   if not (base / 'input').is_dir():
     raise FileNotFoundError(f'no input/ folder in {root / split} or {root}')
-  return match_folders(base / 'input', base / 'target', '')
+  return match_folders(base / 'input', base / 'target', '', check_sizes)
 
 
-def list_synthetic(data_config: Any, split: str) -> list[ImagePair]:
+def list_synthetic(data_config: Any, split: str, check_sizes: bool = True) -> list[ImagePair]:
   """The synthetic dataset (GOPRO layout), generated on first use."""
   from deepdeblur_jax.data import synthetic_scenes  # pylint: disable=g-import-not-at-top
   root = synthetic_scenes.ensure_synthetic_dataset(data_config)
-  return _gopro_layout(root, split, data_config.blur_key)
+  return _gopro_layout(root, split, data_config.blur_key, check_sizes)
 
 
-_LISTERS: dict[str, Callable[[Any, str], list[ImagePair]]] = {
+_LISTERS: dict[str, Callable[..., list[ImagePair]]] = {
     'gopro_large': list_gopro_large, 'reds': list_reds, 'paired': list_paired,
     'synthetic': list_synthetic}
 
 
-def list_pairs(data_config: Any, split: str) -> list[ImagePair]:
-  """The sorted pairs of `split` of the dataset named by `data_config.dataset`."""
+def list_pairs(data_config: Any, split: str, check_sizes: bool = True) -> list[ImagePair]:
+  """The sorted pairs of `split` of the dataset named by `data_config.dataset`.
+
+  `check_sizes` compares blur and sharp sizes from the headers, stopping at the first mismatch
+  (data.verify lists every bad pair instead)."""
   lister = _LISTERS.get(data_config.dataset)
   if lister is None:
     raise ValueError(f'data.dataset must be one of {DATASETS}, got {data_config.dataset!r}')
-  pairs = lister(data_config, split)
+  pairs = lister(data_config, split, check_sizes)
   if not pairs:
     raise ValueError(f'no image pairs found for data.dataset={data_config.dataset!r} '
                      f'split {split!r} under {data_config.root or "the synthetic cache"}')

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 import jax.numpy as jnp
 import numpy as np
 
+from deepdeblur_jax import quantization
 from deepdeblur_jax.data import image_io, readers
 from deepdeblur_jax.data.image_io import write_png
 from deepdeblur_jax.evaluation.metrics import image_metrics
@@ -95,7 +96,7 @@ def evaluate_pairs(pairs: List[readers.ImagePair], params: Any = None,
     psnr, ssim = float(metrics['psnr'][0]), float(metrics['ssim'][0])
     per_image.append({'path': pair.name, 'psnr': psnr, 'ssim': ssim})
     if save_dir is not None:
-      quantised = np.round(np.clip(output, 0.0, 255.0)).astype(np.uint8)
+      quantised = quantization.to_uint8(output)
       target = pathlib.Path(save_dir) / pathlib.Path(pair.name).with_suffix('.png')
       write_png(str(target), quantised)
     elapsed = time.perf_counter() - start

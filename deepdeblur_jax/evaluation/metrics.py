@@ -1,6 +1,7 @@
 """PSNR and SSIM on device, following the DeepDeblur-PyTorch protocol (reference section 6).
 
-Images are clipped to [0, rgb_range] and quantised to uint8 levels before measuring; PSNR is over
+Images are clipped to [0, rgb_range] and quantised to uint8 levels (the official save rule,
+`deepdeblur_jax.quantization`) before measuring; PSNR is over
 the full RGB image with peak 255; SSIM equals scikit-image's
 `structural_similarity(channel_axis=-1, gaussian_weights=True, sigma=1.5,
 use_sample_covariance=False, data_range=255)` (11x11 Gaussian, K1=0.01, K2=0.03), computed with
@@ -13,11 +14,13 @@ import dm_pix
 import jax
 import jax.numpy as jnp
 
+from deepdeblur_jax import quantization
+
 
 def quantize(images: jnp.ndarray, rgb_range: float = 1.0) -> jnp.ndarray:
-  """Clips to [0, rgb_range] and rounds to the 256 uint8 levels, returned as float32 in [0, 255]."""
-  x = jnp.clip(images.astype(jnp.float32) * (255.0 / rgb_range), 0.0, 255.0)
-  return jnp.round(x)
+  """Clips to [0, rgb_range] and rounds to the 256 uint8 levels as the official code saves images
+  (.5 goes up, see `deepdeblur_jax.quantization`), returned as float32 in [0, 255]."""
+  return quantization.quantize(images.astype(jnp.float32) * (255.0 / rgb_range))
 
 
 def psnr(a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:

@@ -5,6 +5,8 @@ from typing import Any, Mapping, Optional
 import jax
 import numpy as np
 
+from deepdeblur_jax import quantization
+
 
 class MetricsWriter:
   """Writes scalars and NHWC images to `logdir` on process 0; a no-op on other processes."""
@@ -35,7 +37,7 @@ class MetricsWriter:
     for name, image in images.items():
       image = np.asarray(image)
       if image.dtype != np.uint8:
-        image = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+        image = quantization.to_uint8(image * 255.0)
       if image.ndim == 3:
         image = image[None]
       self._writer.add_images(name, image, global_step=int(step), dataformats='NHWC')

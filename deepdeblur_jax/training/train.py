@@ -11,6 +11,7 @@ from jax.experimental import multihost_utils
 
 from deepdeblur_jax.atomic_files import write_json
 from deepdeblur_jax.config_validation import ConfigError, validate_config
+from deepdeblur_jax.data import verify
 from deepdeblur_jax.training import checkpointing, eval_loop, run_record, workdir_lock
 from deepdeblur_jax.training.metrics_writer import MetricsWriter
 from deepdeblur_jax.training.progress import Progress, format_duration
@@ -129,6 +130,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict
   if jax.process_index() == 0:
     os.makedirs(workdir, exist_ok=True)
   data = _input_pipeline()
+  verify.check_training_data(config, _log)  # every image decoded once before step 1
   generator, _ = build_models(config)
   manager = checkpointing.create_checkpoint_manager(workdir, config.keep_checkpoints)
   state, step, resumed = _initial_state(config, workdir, manager, mesh)
