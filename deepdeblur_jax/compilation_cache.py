@@ -6,6 +6,7 @@ Compiled XLA programs are kept in `$DEEPDEBLUR_CACHE/jax_compilation_cache` (def
 entry points' --no-compilation-cache / --nocompilation_cache) turns it off.
 """
 
+import importlib.util
 import os
 import pathlib
 from typing import Any, Optional
@@ -17,7 +18,7 @@ ENV_SWITCH = 'DEEPDEBLUR_COMPILATION_CACHE'
 # Cache programs that took at least this long to compile: the generator and train steps take
 # seconds; the many tiny helper programs below it cost more to hash and read than to rebuild.
 MIN_COMPILE_TIME_SECS = 0.2
-MAX_SIZE_BYTES = 4 << 30  # a size limit also makes JAX lock the folder (concurrent runs)
+MAX_SIZE_BYTES = 4 << 30  # with `filelock` installed, a size limit also makes JAX lock the folder
 
 
 def cache_root() -> pathlib.Path:
@@ -46,7 +47,8 @@ def enable(directory: Optional[str] = None) -> Optional[str]:
   jax.config.update('jax_compilation_cache_dir', path)
   jax.config.update('jax_persistent_cache_min_compile_time_secs', MIN_COMPILE_TIME_SECS)
   jax.config.update('jax_persistent_cache_min_entry_size_bytes', 0)
-  if jax.config.jax_compilation_cache_max_size == -1:
+  if (jax.config.jax_compilation_cache_max_size == -1
+      and importlib.util.find_spec('filelock') is not None):  # JAX needs it for a size limit
     jax.config.update('jax_compilation_cache_max_size', MAX_SIZE_BYTES)
   return path
 
