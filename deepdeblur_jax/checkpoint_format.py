@@ -4,7 +4,8 @@ Layout of a checkpoint folder:
   config.json   {"format": "deepdeblur-jax-inference", "format_version": 1,
                  "model": {n_scales, n_resblocks, n_feats, kernel_size, upsample, rgb_range},
                  "dtype": compute dtype, "provenance": {...}}
-  params/       generator params (Orbax StandardCheckpointer), stored in `dtype`
+  params/       generator params (Orbax StandardCheckpointer), stored in `dtype`; loading
+                requires Orbax's commit marker params/commit_success.txt
 
 The folder is written under a temporary name next to the target and renamed into place, so a
 crash never leaves a half-written checkpoint. Loading checks every config field and every
@@ -15,6 +16,7 @@ import datetime
 import json
 import os
 import pathlib
+import re
 import shutil
 import tempfile
 from typing import Any, Dict, Mapping, Optional, Tuple
@@ -31,6 +33,7 @@ FORMAT = 'deepdeblur-jax-inference'
 FORMAT_VERSION = 1
 CONFIG_FILE = 'config.json'
 PARAMS_DIR = 'params'
+COMMIT_MARKER = 'commit_success.txt'  # Orbax writes it last, when the params are complete
 MODEL_FIELDS = ('n_scales', 'n_resblocks', 'n_feats', 'kernel_size', 'upsample', 'rgb_range')
 
 
@@ -189,6 +192,16 @@ def read_checkpoint_config(path: str) -> Dict[str, Any]:
   return config
 
 
+def _orbax_error(error: BaseException) -> str:
+  """One line for an Orbax/TensorStore read error: the array it failed on, not its whole spec."""
+  text = str(error)
+  array = re.search(r"'path': '([^']+?)/?',\s*\},\s*'metadata'", text)
+  first = text.split('. See full TensorStore details')[0].splitlines()[0] if text else ''
+  if array:
+    return f'array {array.group(1)} cannot be read ({first})'
+  return f'{type(error).__name__}: {first}'
+
+
 def load_inference_checkpoint(path: str, dtype: Optional[str] = None
                               ) -> Tuple[MultiScaleGenerator, Any, Dict[str, Any]]:
   """Loads a checkpoint folder -> (model, float32 params, model config dict).
@@ -203,11 +216,20 @@ def load_inference_checkpoint(path: str, dtype: Optional[str] = None
   params_dir = folder / PARAMS_DIR
   if not params_dir.is_dir():
     raise CheckpointError(f'{params_dir} is missing: the checkpoint has no parameters')
+  if not (params_dir / COMMIT_MARKER).is_file():
+    raise CheckpointError(f'{params_dir / COMMIT_MARKER} is missing: Orbax never finished '
+                          'writing these parameters (an interrupted save or an incomplete '
+                          'copy); export or convert the checkpoint again')
   checkpointer = ocp.StandardCheckpointer()
   try:
-    metadata = checkpointer.metadata(params_dir).item_metadata.tree
+    item = checkpointer.metadata(params_dir).item_metadata
+    metadata = item.tree if item is not None else None
   except Exception as e:  # Orbax raises several types for a damaged folder.
-    raise CheckpointError(f'{params_dir} cannot be read as an Orbax checkpoint: {e}') from e
+    raise CheckpointError(f'{params_dir} cannot be read as an Orbax checkpoint: '
+                          f'{_orbax_error(e)}') from e
+  if metadata is None:
+    raise CheckpointError(f'{params_dir}/_METADATA cannot be read: the parameter index is '
+                          'damaged')
   report = compare_shapes(expected_param_shapes(model), _flat_shapes(metadata))
   if report:
     raise CheckpointError(f'{params_dir} does not match the model in {folder / CONFIG_FILE} '
@@ -215,7 +237,8 @@ def load_inference_checkpoint(path: str, dtype: Optional[str] = None
   try:
     params = checkpointer.restore(params_dir)
   except Exception as e:
-    raise CheckpointError(f'{params_dir} cannot be restored: {e}') from e
+    raise CheckpointError(f'{params_dir} cannot be restored, the files are damaged: '
+                          f'{_orbax_error(e)}') from e
   finally:
     checkpointer.close()
   params = jax.tree_util.tree_map(lambda x: jnp.asarray(np.asarray(x, np.float32)), params)

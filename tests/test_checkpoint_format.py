@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import jax
 import numpy as np
@@ -73,3 +74,24 @@ def test_param_mismatch_is_reported_by_name(tmp_path):
   message = str(info.value)
   assert 'missing (12)' in message and 'scale_0/resblock_2/conv1/kernel' in message
   assert 'scale_0/head/kernel expected (3, 3, 6, 4) got (3, 3, 6, 8)' in message
+
+
+def test_params_without_commit_marker_are_refused(tmp_path):
+  make_tiny_checkpoint(tmp_path / 'ck')
+  load_inference_checkpoint(str(tmp_path / 'ck'))  # complete: loads
+  os.remove(tmp_path / 'ck' / 'params' / 'commit_success.txt')
+  with pytest.raises(CheckpointError, match=r'params/commit_success.txt is missing: Orbax never '
+                     'finished writing'):
+    load_inference_checkpoint(str(tmp_path / 'ck'))
+
+
+def test_damaged_array_is_named_in_one_line(tmp_path):
+  make_tiny_checkpoint(tmp_path / 'ck')
+  for chunk in (tmp_path / 'ck' / 'params').rglob('ocdbt.process_0/d/*'):
+    chunk.write_bytes(b'')
+  with pytest.raises(CheckpointError) as e:
+    load_inference_checkpoint(str(tmp_path / 'ck'))
+  message = str(e.value)
+  assert 'cannot be restored' in message and 'TensorStore' not in message, message
+  assert re.search(r'array scale_\d\.\w+(\.\w+)*\.(kernel|bias) cannot be read', message), message
+  assert '\n' not in message

@@ -13,6 +13,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import argparse
 
+from deepdeblur_jax import cli_errors
 from deepdeblur_jax.checkpoint_format import CheckpointError, save_inference_checkpoint
 from deepdeblur_jax.convert.pytorch import ConversionError, convert_state_dict, read_state_dict
 
@@ -25,6 +26,7 @@ def main(argv=None) -> int:
   parser.add_argument('--rgb-range', type=float, choices=(255.0, 1.0), default=255.0,
                       help='value range the converted model works on (255 keeps weights as-is)')
   parser.add_argument('--overwrite', action='store_true', help='replace an existing OUTPUT')
+  cli_errors.add_verbose_argument(parser)
   args = parser.parse_args(argv)
   try:
     params, config = convert_state_dict(read_state_dict(args.input), args.rgb_range)
@@ -40,4 +42,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-  sys.exit(main())
+  cli_errors.run_tool(main)

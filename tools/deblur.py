@@ -17,6 +17,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import argparse
 
+from deepdeblur_jax import cli_errors, compilation_cache
 from deepdeblur_jax.checkpoint_format import CheckpointError, load_inference_checkpoint
 from deepdeblur_jax.data.image_io import IMAGE_EXTENSIONS
 from deepdeblur_jax.deblur_files import OutputError, check_output_dir, deblur_paths, find_images
@@ -36,7 +37,10 @@ def main(argv=None) -> int:
   parser.add_argument('--dtype', choices=('float32', 'bfloat16'), default=None,
                       help="compute dtype (default: the checkpoint's)")
   parser.add_argument('--compare', action='store_true', help='also write blur | deblurred PNGs')
+  cli_errors.add_verbose_argument(parser)
+  compilation_cache.add_argument(parser)
   args = parser.parse_args(argv)
+  compilation_cache.enable_for(args)
   if (args.tile is not None and args.tile < 0) or args.overlap < 0 or args.batch < 1:
     print('error: --tile and --overlap must be >= 0 and --batch >= 1', file=sys.stderr)
     return 2
@@ -77,4 +81,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-  sys.exit(main())
+  cli_errors.run_tool(main)

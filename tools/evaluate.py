@@ -17,6 +17,7 @@ import argparse
 
 import numpy as np
 
+from deepdeblur_jax import cli_errors, compilation_cache
 from deepdeblur_jax.checkpoint_format import CheckpointError, load_inference_checkpoint
 from deepdeblur_jax.atomic_files import write_json
 from deepdeblur_jax.evaluation.evaluate_folder import FORMATS, evaluate_pairs, list_eval_pairs
@@ -39,7 +40,10 @@ def main(argv=None) -> int:
                       help='evaluate only the first N pairs (sorted by name)')
   parser.add_argument('--dtype', choices=('float32', 'bfloat16'), default=None,
                       help="compute dtype (default: the checkpoint's)")
+  cli_errors.add_verbose_argument(parser)
+  compilation_cache.add_argument(parser)
   args = parser.parse_args(argv)
+  compilation_cache.enable_for(args)
   try:
     split = args.split
     if split is None:
@@ -83,4 +87,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-  sys.exit(main())
+  cli_errors.run_tool(main)

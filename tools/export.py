@@ -13,6 +13,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import argparse
 
+from deepdeblur_jax import cli_errors, compilation_cache
 from deepdeblur_jax.checkpoint_format import CheckpointError
 from deepdeblur_jax.export import export_training_checkpoint
 
@@ -26,7 +27,10 @@ def main(argv=None) -> int:
   parser.add_argument('--dtype', choices=('float32', 'bfloat16'), default='float32',
                       help='inference compute dtype; bfloat16 also halves the file')
   parser.add_argument('--overwrite', action='store_true', help='replace an existing OUTPUT')
+  cli_errors.add_verbose_argument(parser)
+  compilation_cache.add_argument(parser)
   args = parser.parse_args(argv)
+  compilation_cache.enable_for(args)
   try:
     out = export_training_checkpoint(args.workdir, args.output, args.step, args.dtype,
                                      args.overwrite)
@@ -38,4 +42,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-  sys.exit(main())
+  cli_errors.run_tool(main)

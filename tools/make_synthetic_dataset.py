@@ -11,6 +11,7 @@ import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).resolve().par
 
 import argparse
 
+from deepdeblur_jax import cli_errors
 from deepdeblur_jax.data import synthetic_scenes
 
 
@@ -36,6 +37,7 @@ def main(argv=None) -> int:
                       help='multiplies every camera and object speed, hence blur lengths')
   parser.add_argument('--workers', type=int, default=None,
                       help='threads rendering sequences (default: one per CPU; same files)')
+  cli_errors.add_verbose_argument(parser)
   args = parser.parse_args(argv)
   try:
     info = synthetic_scenes.make_synthetic_dataset(
@@ -52,4 +54,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-  sys.exit(main())
+  cli_errors.run_tool(main)

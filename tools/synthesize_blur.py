@@ -11,6 +11,7 @@ import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).resolve().par
 
 import argparse
 
+from deepdeblur_jax import cli_errors
 from deepdeblur_jax.data import blur_synthesis
 
 
@@ -25,6 +26,7 @@ def main(argv=None) -> int:
                       help='frames between window starts (default: the window size)')
   parser.add_argument('--gamma', type=float, default=2.2, help='CRF exponent for blur_gamma')
   parser.add_argument('--seed', type=int, default=0, help='seed for window sizes drawn from a range')
+  cli_errors.add_verbose_argument(parser)
   args = parser.parse_args(argv)
   try:
     window = blur_synthesis.parse_window(args.window)
@@ -40,4 +42,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-  sys.exit(main())
+  cli_errors.run_tool(main)

@@ -3,7 +3,7 @@
 Layout of one checkpoint, `WORKDIR/checkpoints/<step>/`:
   generator/      StandardSave of the generator TrainState (step, params, opt_state)
   discriminator/  StandardSave of the discriminator TrainState (only when adversarial_weight > 0)
-  meta/           JSON {'step', 'seed', 'data_start_step', 'process_count'}
+  meta/           JSON {'step', 'seed', 'data_start_step', 'process_count', 'train_loss'}
   config/         JSON of the whole config (config.to_dict())
 Orbax writes each checkpoint into a temporary folder and renames it when complete (atomic), and
 every process takes part in save and restore (multi-host safe).
@@ -43,15 +43,20 @@ def _config_dict(config: Any) -> Dict[str, Any]:
 
 
 def save_checkpoint(manager: ocp.CheckpointManager, state: DeblurTrainState, step: int,
-                    config: Any) -> bool:
-  """Saves `state` as checkpoint `step` (collective); False if that step is already saved."""
+                    config: Any, train_loss: Optional[float] = None) -> bool:
+  """Saves `state` as checkpoint `step` (collective); False if that step is already saved.
+
+  `train_loss` (the loss of the last checked step) is kept in meta, so a rerun of a finished run
+  reports it again.
+  """
   if manager.latest_step() == step or step in manager.all_steps():
     return False
   items = {
       'generator': ocp.args.StandardSave(_fields(state.generator)),
       'meta': ocp.args.JsonSave({'step': int(step), 'seed': int(config['seed']),
                                  'data_start_step': int(step),
-                                 'process_count': jax.process_count()}),
+                                 'process_count': jax.process_count(),
+                                 'train_loss': None if train_loss is None else float(train_loss)}),
       'config': ocp.args.JsonSave(_config_dict(config)),
   }
   if state.discriminator is not None:

@@ -42,6 +42,11 @@ class MetricsWriter:
         image = image[None]
       self._writer.add_images(name, image, global_step=int(step), dataformats='NHWC')
 
+  def write_text(self, step: int, name: str, text: str) -> None:
+    """Markdown `text` under `name` (TensorBoard's Text tab) at `step`."""
+    if self._writer is not None:
+      self._writer.add_text(name, text, global_step=int(step))
+
   def flush(self) -> None:
     """Writes buffered events to disk."""
     if self._writer is not None:

@@ -12,7 +12,7 @@ from jax.experimental import multihost_utils
 from deepdeblur_jax.atomic_files import write_json
 from deepdeblur_jax.config_validation import ConfigError, validate_config
 from deepdeblur_jax.data import verify
-from deepdeblur_jax.training import checkpointing, eval_loop
+from deepdeblur_jax.training import checkpointing, eval_loop, run_record, workdir_lock
 from deepdeblur_jax.training.metrics_writer import MetricsWriter
 from deepdeblur_jax.training.progress import Progress, format_duration
 from deepdeblur_jax.training.sharding import (check_batch_size, local_copy, make_mesh, replicate,
@@ -95,13 +95,15 @@ def _evaluate(config: ml_collections.ConfigDict, model: Any, state: Any, data: A
 
 
 def _initial_state(config: ml_collections.ConfigDict, workdir: str, manager: Any, mesh: Any
-                   ) -> Tuple[Any, int]:
+                   ) -> Tuple[Any, int, Optional[Dict[str, Any]]]:
+  """(state, data step, the resumed checkpoint's meta incl. its config, or None when new)."""
   if manager.latest_step() is None:
-    return replicate(create_train_state(config, jax.random.key(config.seed)), mesh), 0
-  _check_resume(config, checkpointing.restore_metadata(manager), workdir)
+    return replicate(create_train_state(config, jax.random.key(config.seed)), mesh), 0, None
+  saved = checkpointing.restore_metadata(manager)
+  _check_resume(config, saved, workdir)
   state, meta = checkpointing.restore_checkpoint(manager, config, mesh)
   _log('resumed from checkpoint step %d in %s', meta['step'], workdir)
-  return state, int(meta['data_start_step'])
+  return state, int(meta['data_start_step']), saved
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
@@ -109,9 +111,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
 
   Writes TensorBoard events to WORKDIR/tensorboard and the final metrics to
   WORKDIR/metrics.json (process 0). Returns the final metrics: psnr, ssim, baseline_psnr,
-  baseline_ssim, num_images, step, minutes. Raises NonFiniteLossError (naming the step, the
-  last good checkpoint untouched) or TrainingInterrupted (after saving) on SIGTERM/SIGINT.
+  baseline_ssim, num_images, step, minutes, final_train_loss. Process 0 holds WORKDIR/train.lock
+  throughout (WorkdirLockedError names the holder of a busy workdir). Raises NonFiniteLossError
+  (naming the step, the last good checkpoint untouched) or TrainingInterrupted (after saving) on
+  SIGTERM/SIGINT.
   """
+  validate_config(config)
+  with workdir_lock.hold_for_run(os.path.abspath(workdir)):
+    return _train_and_evaluate(config, workdir)
+
+
+def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
   start_time = time.time()
   validate_config(config)
   workdir = os.path.abspath(workdir)
@@ -123,9 +133,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   verify.check_training_data(config, _log)  # every image decoded once before step 1
   generator, _ = build_models(config)
   manager = checkpointing.create_checkpoint_manager(workdir, config.keep_checkpoints)
-  state, step = _initial_state(config, workdir, manager, mesh)
+  state, step, resumed = _initial_state(config, workdir, manager, mesh)
   train_step = make_train_step(config, mesh)
   writer = MetricsWriter(os.path.join(workdir, 'tensorboard'))
+  run_record.record_config(writer, config, step, resumed)
   _log('training %s on %d device(s) in %d process(es), from step %d to %d',
        type(generator).__name__, mesh.size, jax.process_count(), step, config.num_train_steps)
 
@@ -133,7 +144,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   progress = Progress(total, step)
   eval_metrics: Optional[Dict[str, Any]] = None
   evaluated_at = -1
-  train_metrics: Dict[str, float] = {}
+  train_metrics: Dict[str, float] = run_record.saved_train_metrics(resumed)
   batches: Iterator[Any] = data.create_train_iterator(config, start_step=step)
   try:
     with StopSignal() as stop:
@@ -157,7 +168,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
           writer.write_scalars(step, {**{f'train/{k}': v for k, v in train_metrics.items()},
                                       'train/steps_per_sec': rate})
           _log(progress.line(step, train_metrics['loss'], rate))
-        if saving and checkpointing.save_checkpoint(manager, state, step, config):
+        if saving and checkpointing.save_checkpoint(manager, state, step, config,
+                                                    train_metrics.get('loss')):
           _log('saved checkpoint of step %d in %s', step, checkpointing.checkpoint_dir(workdir))
         if stopping:
           raise TrainingInterrupted(step, stop.signum or 0)
@@ -168,7 +180,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
           progress.update(step)  # leave checkpoint and eval time out of steps/s
     if evaluated_at != step:
       eval_metrics = _evaluate(config, generator, state, data, writer, step)
-    checkpointing.save_checkpoint(manager, state, step, config)
+    checkpointing.save_checkpoint(manager, state, step, config, train_metrics.get('loss'))
   finally:
     close = getattr(batches, 'close', None)
     if close is not None:
