@@ -3,7 +3,8 @@
 Layout of one checkpoint, `WORKDIR/checkpoints/<step>/`:
   generator/      StandardSave of the generator TrainState (step, params, opt_state)
   discriminator/  StandardSave of the discriminator TrainState (only when adversarial_weight > 0)
-  meta/           JSON {'step', 'seed', 'data_start_step', 'process_count'}
+  meta/           JSON {'step', 'seed', 'data_start_step', 'process_count', 'init_from'}
+                  (init_from: the inference checkpoint the run started from, '' if none)
   config/         JSON of the whole config (config.to_dict())
 Orbax writes each checkpoint into a temporary folder and renames it when complete (atomic), and
 every process takes part in save and restore (multi-host safe).
@@ -43,15 +44,19 @@ def _config_dict(config: Any) -> Dict[str, Any]:
 
 
 def save_checkpoint(manager: ocp.CheckpointManager, state: DeblurTrainState, step: int,
-                    config: Any) -> bool:
-  """Saves `state` as checkpoint `step` (collective); False if that step is already saved."""
+                    config: Any, init_from: str = '') -> bool:
+  """Saves `state` as checkpoint `step` (collective); False if that step is already saved.
+
+  `init_from` (recorded in meta) is the inference checkpoint the run's generator started from.
+  """
   if manager.latest_step() == step or step in manager.all_steps():
     return False
   items = {
       'generator': ocp.args.StandardSave(_fields(state.generator)),
       'meta': ocp.args.JsonSave({'step': int(step), 'seed': int(config['seed']),
                                  'data_start_step': int(step),
-                                 'process_count': jax.process_count()}),
+                                 'process_count': jax.process_count(),
+                                 'init_from': str(init_from)}),
       'config': ocp.args.JsonSave(_config_dict(config)),
   }
   if state.discriminator is not None:

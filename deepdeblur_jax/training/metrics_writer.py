@@ -1,4 +1,4 @@
-"""TensorBoard scalars and images through tensorboardX (no TensorFlow needed), process 0 only."""
+"""TensorBoard scalars, images and text through tensorboardX (no TensorFlow needed), process 0 only."""
 
 from typing import Any, Mapping, Optional
 
@@ -39,6 +39,13 @@ class MetricsWriter:
       if image.ndim == 3:
         image = image[None]
       self._writer.add_images(name, image, global_step=int(step), dataformats='NHWC')
+
+  def write_text(self, step: int, texts: Mapping[str, str]) -> None:
+    """Text summaries (shown verbatim, as a code block, in TensorBoard's Text tab) at `step`."""
+    if self._writer is None:
+      return
+    for name, text in texts.items():
+      self._writer.add_text(name, '```\n' + str(text) + '\n```', global_step=int(step))
 
   def flush(self) -> None:
     """Writes buffered events to disk."""
