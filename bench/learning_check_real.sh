@@ -21,7 +21,9 @@
 #               ../shared/samples); both are linked (not copied) into a GOPRO_Large layout.
 # --test-only   skip the (slow) evaluation on the training frames (quick recipe probes).
 # --out         results folder (default /tmp/learning_check_real): train.log, summary.txt,
-#               *.json from tools/evaluate.py, the run in OUT/run, exports in OUT/export_*.
+#               *.json from tools/evaluate.py, the run in OUT/run, exports in OUT/export*,
+#               the final model's test outputs in OUT/test_outputs (bench/real_crops.py
+#               turns them into blur | output | sharp crops).
 # Every evaluation uses the linear `blur` frames (--blur-key blur).
 set -eu
 MINUTES=40
@@ -92,11 +94,11 @@ echo "train end $(date -u +%T) after $(( $(date +%s) - START )) s, exit status $
      | tee -a "$OUT/summary.txt"
 [ "$rc" = 0 ] || [ "$rc" = 124 ] || { echo "training failed, see $OUT/train.log" >&2; exit 1; }
 
-evaluate() {  # NAME SPLIT CHECKPOINT|--baseline
+evaluate() {  # NAME SPLIT CHECKPOINT|--baseline [tools/evaluate.py arguments]
   local name=$1 split=$2 source=(--checkpoint "$3")
   [ "$3" = --baseline ] && source=(--baseline)
   "$PY" tools/evaluate.py --data "$DATA" --split "$split" --blur-key blur "${source[@]}" \
-      --output "$OUT/$name.json" 2>>"$OUT/evaluate.log" >/dev/null
+      --output "$OUT/$name.json" "${@:4}" 2>>"$OUT/evaluate.log" >/dev/null
 }
 compare() {  # LABEL BLUR_JSON MODEL_JSON: per-image and mean PSNR/SSIM, blurry -> deblurred
   "$PY" - "$@" <<'EOF' | tee -a "$OUT/summary.txt"
@@ -131,7 +133,7 @@ EOF
 done
 "$PY" tools/export.py --workdir "$WORK" --output "$OUT/export" >/dev/null
 final_step=$("$PY" -c "import json; print(json.load(open('$OUT/export/config.json'))['provenance']['step'])")
-evaluate test_model test "$OUT/export"
+evaluate test_model test "$OUT/export" --save-images "$OUT/test_outputs"
 compare "test pairs, end (step $final_step)" "$OUT/test_blur.json" "$OUT/test_model.json"
 if [ "$TEST_ONLY" = 0 ]; then
   evaluate train_model train "$OUT/export"

@@ -7,7 +7,7 @@ import pytest
 from _train_utils import tiny_config
 from deepdeblur_jax.config_validation import ConfigError, validate_config
 from deepdeblur_jax.models import create_generator
-from deepdeblur_jax.training.train_state import create_train_state
+from deepdeblur_jax.training.train_state import abstract_train_state, create_train_state
 
 
 @pytest.mark.parametrize('kernel_size,upsample', [(3, 'pixel_shuffle'), (5, 'conv_transpose')])
@@ -27,6 +27,9 @@ def test_identity_init_returns_each_pyramid_level(kernel_size, upsample):
   assert np.all(np.asarray(block['conv2']['kernel']) == 0)
   assert np.std(np.asarray(block['conv1']['kernel'])) > 0
   assert np.std(np.asarray(params['scale_0']['head']['kernel'])[..., 3:]) > 0
+  # A resumed run builds the state abstractly (jax.eval_shape): the init must trace.
+  abstract = abstract_train_state(config).generator.params
+  assert jax.tree.map(lambda x: x.shape, abstract) == jax.tree.map(np.shape, params)
 
 
 def test_generator_init_is_validated():
