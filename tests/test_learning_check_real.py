@@ -31,9 +31,9 @@ def test_learning_check_real_script_end_to_end(tmp_path):
   env = dict(os.environ, PYTHON=sys.executable, JAX_PLATFORMS='cpu')
   proc = subprocess.run(
       ['bash', 'bench/learning_check_real.sh', '--minutes', '8', '--config', 'configs/tiny.py',
-       '--samples', str(samples), '--out', str(out), '--at-minutes', '7',
+       '--samples', str(samples), '--out', str(out),
        '--', '--config.num_train_steps=4', '--config.generator_init=identity'],
-      cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
+      cwd=ROOT, env=env, capture_output=True, text=True, timeout=580, check=False)
   assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
   # Links, not copies, into a GOPRO_Large layout.
   data = out / 'GOPRO_Large'
@@ -41,16 +41,13 @@ def test_learning_check_real_script_end_to_end(tmp_path):
   assert (data / 'test' / 'GOPR0002_11_00' / 'sharp' / '000001.png').is_symlink()
   assert 'step 4/4' in (out / 'train.log').read_text()
   results = {p.stem: json.loads(p.read_text()) for p in out.glob('*.json')}
-  assert set(results) == {'test_blur', 'test_model', 'test_model_7min', 'train_blur',
-                          'train_model'}
+  assert set(results) == {'test_blur', 'test_model', 'train_blur', 'train_model'}
   for name, pairs in (('test', test), ('train', train)):
     expected = np.mean([peak_signal_noise_ratio(p['sharp'], p['blur'], data_range=255)
                         for p in pairs])
     np.testing.assert_allclose(results[f'{name}_blur']['psnr'], expected, atol=1e-3)
     assert results[f'{name}_model']['num_images'] == len(pairs)
     assert results[f'{name}_blur']['settings']['blur_key'] == 'blur'
-  # The 7-minute point is the last checkpoint (the run is shorter): the same weights.
-  assert results['test_model_7min']['psnr'] == results['test_model']['psnr']
   summary = (out / 'summary.txt').read_text()
   assert 'test pairs, end (step 4)' in summary and 'training frames, end (step 4)' in summary
   assert 'mean: PSNR' in summary and 'load average' in summary
