@@ -69,6 +69,12 @@ def get_config() -> ml_collections.ConfigDict:
   config.data = get_data_config()
   config.batch_size = 4  # global, divisible by the device count
   config.patch_size = 256  # divisible by 2**(n_scales - 1)
+  # Inference checkpoint (tools/export.py, tools/convert_pytorch.py) whose generator starts the
+  # run at step 0 (fine-tuning); '' = random initialisation. Not used when a run resumes.
+  config.init_from = ''
+  # Without init_from: 'random' (the paper) | 'identity' (every scale starts as the identity
+  # map, zero-initialised residual branches; models/identity_init.py).
+  config.generator_init = 'random'
   config.dtype = 'float32'  # compute dtype: 'float32' | 'bfloat16' (params stay float32)
   # Optimisation (reference sections 3-4).
   config.num_train_steps = 450_000

@@ -63,6 +63,7 @@ def validate_model_config(config: ml_collections.ConfigDict) -> None:
 
 
 CONTENT_LOSSES = ('mse', 'l1')
+GENERATOR_INITS = ('random', 'identity')
 
 
 def _is_number(v: Any) -> bool:
@@ -72,7 +73,8 @@ def _is_number(v: Any) -> bool:
 def validate_training_config(config: ml_collections.ConfigDict) -> None:
   """Checks the optimisation, loss, checkpoint and logging fields."""
   check(config, 'num_train_steps', positive_int, 'an integer >= 1')
-  check(config, 'learning_rate', lambda v: _is_number(v) and v > 0, 'a number > 0')
+  check(config, 'learning_rate', lambda v: _is_number(v) and v >= 0,
+        'a number >= 0 (0 leaves the weights unchanged)')
   boundaries = check(config, 'lr_boundaries',
                      lambda v: all(positive_int(b) for b in v)
                      and list(v) == sorted(set(v)),
@@ -146,6 +148,14 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   validate_model_config(config)
   check(config, 'seed', _is_int, 'an integer')
   check(config, 'batch_size', positive_int, 'an integer >= 1')
+  if 'init_from' in config:
+    check(config, 'init_from', lambda v: isinstance(v, str),
+          "an inference checkpoint folder (a string; '' = random initialisation)")
+  if 'generator_init' in config:
+    init = check_choice(config, 'generator_init', GENERATOR_INITS)
+    if init != 'random' and config.get('init_from'):
+      raise ConfigError(f"config.generator_init={init!r} and config.init_from both choose the "
+                        "starting weights; set generator_init='random' to use init_from")
   multiple = 2 ** (config.model.n_scales - 1)
   check(config, 'patch_size', lambda v: positive_int(v) and v % multiple == 0,
         f'a positive integer divisible by 2**(model.n_scales-1) = {multiple}')

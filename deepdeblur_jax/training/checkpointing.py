@@ -3,7 +3,9 @@
 Layout of one checkpoint, `WORKDIR/checkpoints/<step>/`:
   generator/      StandardSave of the generator TrainState (step, params, opt_state)
   discriminator/  StandardSave of the discriminator TrainState (only when adversarial_weight > 0)
-  meta/           JSON {'step', 'seed', 'data_start_step', 'process_count', 'train_loss'}
+  meta/           JSON {'step', 'seed', 'data_start_step', 'process_count', 'train_loss',
+                   'init_from'} (init_from: the inference checkpoint the run started from,
+                   '' if none)
   config/         JSON of the whole config (config.to_dict())
 Orbax writes each checkpoint into a temporary folder and renames it when complete (atomic), and
 every process takes part in save and restore (multi-host safe).
@@ -43,11 +45,12 @@ def _config_dict(config: Any) -> Dict[str, Any]:
 
 
 def save_checkpoint(manager: ocp.CheckpointManager, state: DeblurTrainState, step: int,
-                    config: Any, train_loss: Optional[float] = None) -> bool:
+                    config: Any, train_loss: Optional[float] = None,
+                    init_from: str = '') -> bool:
   """Saves `state` as checkpoint `step` (collective); False if that step is already saved.
 
   `train_loss` (the loss of the last checked step) is kept in meta, so a rerun of a finished run
-  reports it again.
+  reports it again; `init_from` is the inference checkpoint the run's generator started from.
   """
   if manager.latest_step() == step or step in manager.all_steps():
     return False
@@ -56,7 +59,8 @@ def save_checkpoint(manager: ocp.CheckpointManager, state: DeblurTrainState, ste
       'meta': ocp.args.JsonSave({'step': int(step), 'seed': int(config['seed']),
                                  'data_start_step': int(step),
                                  'process_count': jax.process_count(),
-                                 'train_loss': None if train_loss is None else float(train_loss)}),
+                                 'train_loss': None if train_loss is None else float(train_loss),
+                                 'init_from': str(init_from)}),
       'config': ocp.args.JsonSave(_config_dict(config)),
   }
   if state.discriminator is not None:

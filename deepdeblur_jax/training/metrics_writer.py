@@ -1,4 +1,4 @@
-"""TensorBoard scalars and images through tensorboardX (no TensorFlow needed), process 0 only."""
+"""TensorBoard scalars, images and text through tensorboardX (no TensorFlow needed), process 0 only."""
 
 from typing import Any, Mapping, Optional
 

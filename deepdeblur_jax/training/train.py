@@ -13,6 +13,7 @@ from deepdeblur_jax.atomic_files import write_json
 from deepdeblur_jax.config_validation import ConfigError, validate_config
 from deepdeblur_jax.data import verify
 from deepdeblur_jax.training import checkpointing, eval_loop, run_record, workdir_lock
+from deepdeblur_jax.training.init_from import init_from_path, load_init_params, with_generator_params
 from deepdeblur_jax.training.metrics_writer import MetricsWriter
 from deepdeblur_jax.training.progress import Progress, format_duration
 from deepdeblur_jax.training.sharding import (check_batch_size, local_copy, make_mesh, replicate,
@@ -95,15 +96,25 @@ def _evaluate(config: ml_collections.ConfigDict, model: Any, state: Any, data: A
 
 
 def _initial_state(config: ml_collections.ConfigDict, workdir: str, manager: Any, mesh: Any
-                   ) -> Tuple[Any, int, Optional[Dict[str, Any]]]:
-  """(state, data step, the resumed checkpoint's meta incl. its config, or None when new)."""
+                   ) -> Tuple[Any, int, Optional[Dict[str, Any]], str]:
+  """(state, data start step, the resumed checkpoint's meta incl. its config or None when new,
+  the init_from path the run started from or '')."""
   if manager.latest_step() is None:
-    return replicate(create_train_state(config, jax.random.key(config.seed)), mesh), 0, None
+    state = create_train_state(config, jax.random.key(config.seed))
+    origin = init_from_path(config)
+    if origin:
+      state = with_generator_params(state, load_init_params(config))
+      _log('generator initialised from %s (config.init_from); discriminator and Adam start '
+           'fresh', origin)
+    return replicate(state, mesh), 0, None, origin
   saved = checkpointing.restore_metadata(manager)
   _check_resume(config, saved, workdir)
   state, meta = checkpointing.restore_checkpoint(manager, config, mesh)
   _log('resumed from checkpoint step %d in %s', meta['step'], workdir)
-  return state, int(meta['data_start_step']), saved
+  if init_from_path(config):
+    _log('config.init_from=%s is not used again: the run continues from its own checkpoint',
+         init_from_path(config))
+  return state, int(meta['data_start_step']), saved, str(meta.get('init_from', ''))
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
@@ -133,10 +144,11 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict
   verify.check_training_data(config, _log)  # every image decoded once before step 1
   generator, _ = build_models(config)
   manager = checkpointing.create_checkpoint_manager(workdir, config.keep_checkpoints)
-  state, step, resumed = _initial_state(config, workdir, manager, mesh)
+  state, step, resumed, origin = _initial_state(config, workdir, manager, mesh)
   train_step = make_train_step(config, mesh)
   writer = MetricsWriter(os.path.join(workdir, 'tensorboard'))
   run_record.record_config(writer, config, step, resumed)
+  writer.write_text(step, 'init_from', origin or f'random initialisation (seed {config.seed})')
   _log('training %s on %d device(s) in %d process(es), from step %d to %d',
        type(generator).__name__, mesh.size, jax.process_count(), step, config.num_train_steps)
 
@@ -169,7 +181,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict
                                       'train/steps_per_sec': rate})
           _log(progress.line(step, train_metrics['loss'], rate))
         if saving and checkpointing.save_checkpoint(manager, state, step, config,
-                                                    train_metrics.get('loss')):
+                                                    train_metrics.get('loss'), origin):
           _log('saved checkpoint of step %d in %s', step, checkpointing.checkpoint_dir(workdir))
         if stopping:
           raise TrainingInterrupted(step, stop.signum or 0)
@@ -180,7 +192,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict
           progress.update(step)  # leave checkpoint and eval time out of steps/s
     if evaluated_at != step:
       eval_metrics = _evaluate(config, generator, state, data, writer, step)
-    checkpointing.save_checkpoint(manager, state, step, config, train_metrics.get('loss'))
+    checkpointing.save_checkpoint(manager, state, step, config, train_metrics.get('loss'), origin)
   finally:
     close = getattr(batches, 'close', None)
     if close is not None:

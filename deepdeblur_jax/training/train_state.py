@@ -9,6 +9,7 @@ from flax.training.train_state import TrainState
 
 from deepdeblur_jax.models import Discriminator, create_generator, init_discriminator, init_generator
 from deepdeblur_jax.models.factory import parse_dtype
+from deepdeblur_jax.models.identity_init import identity_generator_params
 from deepdeblur_jax.models.generator import MultiScaleGenerator
 
 
@@ -54,10 +55,16 @@ def make_optimizer(config: Mapping[str, Any]) -> optax.GradientTransformation:
 
 
 def create_train_state(config: Mapping[str, Any], rng: jax.Array) -> DeblurTrainState:
-  """Fresh float32 params and optimizer states from `rng` (same key => same state)."""
+  """Fresh float32 params and optimizer states from `rng` (same key => same state).
+
+  config.generator_init 'identity' (default 'random') starts every scale at the identity map.
+  """
   generator, discriminator = build_models(config)
   g_rng, d_rng = jax.random.split(rng)
-  g_state = TrainState.create(apply_fn=generator.apply, params=init_generator(generator, g_rng),
+  g_params = init_generator(generator, g_rng)
+  if config.get('generator_init', 'random') == 'identity':
+    g_params = identity_generator_params(g_params)
+  g_state = TrainState.create(apply_fn=generator.apply, params=g_params,
                               tx=make_optimizer(config))
   d_state = None
   if discriminator is not None:
