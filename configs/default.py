@@ -62,6 +62,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.batch_size = 4  # global, divisible by the device count
   config.patch_size = 256  # divisible by 2**(n_scales - 1)
   config.dtype = 'float32'  # compute dtype: 'float32' | 'bfloat16' (params stay float32)
+  # Training memory: 'none' | 'resblock' | 'scale' recompute activations in the backward pass
+  # (same result, less memory, more FLOPs; see docs/PERFORMANCE.md "TPU (compiled here, not run)").
+  config.remat = 'none'
   # Optimisation (reference sections 3-4).
   config.num_train_steps = 450_000
   config.learning_rate = 5e-5
