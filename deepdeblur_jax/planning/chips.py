@@ -64,7 +64,7 @@ def parse_topology(name: str) -> Tuple[str, str, Tuple[int, int, int]]:
   gen = match.group(1)
   dims = tuple(int(d) for d in match.group(2, 3)) + (int(match.group(4) or 1),)
   if gen in ('v4', 'v5p') and match.group(4) is None:
-    raise ValueError(f'{gen} topologies are 3-D (AxBxC), got {name!r}')
+    raise ValueError(f'{gen} topologies are 3-D (AxBxC), got topology {name!r}')
   return canonical, gen, dims  # type: ignore[return-value]
 
 

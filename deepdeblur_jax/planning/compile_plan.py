@@ -346,14 +346,13 @@ def max_batch(plan_at: Callable[[int], Plan], start: int, step: int,
     if hi is not None and hi - lo <= 1:
       break
     guess = _linear_guess(plans, step)
-    if hi is None:
-      upper = max(2 * lo, lo + 1) if guess is None else max(guess, lo + 1)
-      k = upper if guess is not None else 2 * k
-    else:
-      k = guess if guess is not None and lo < guess < hi else (lo + hi) // 2
+    if guess is None:
+      k = 2 * lo if hi is None else (lo + hi) // 2
+    else:  # the guess, kept inside the bracket (lo+1 confirms a guess equal to lo)
+      k = max(guess, lo + 1) if hi is None else min(max(guess, lo + 1), hi - 1)
     if k in plans:
       k = (lo + hi) // 2 if hi is not None else 2 * max(plans)
-    if k in plans:
+    if k in plans or k < 1:
       break
   best = plans.get(lo) if lo else None
   return best, [plans[key] for key in sorted(plans)]
