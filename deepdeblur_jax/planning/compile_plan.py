@@ -300,10 +300,11 @@ def plan(config: Mapping[str, Any], target: Target, what: str = 'train',
   memory = compiled.memory_analysis()
   cost = compiled.cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-  peak = int(getattr(memory, 'peak_memory_in_bytes', 0) or 0)
-  if peak <= 0:
-    peak = (memory.argument_size_in_bytes + memory.output_size_in_bytes
-            - memory.alias_size_in_bytes + memory.temp_size_in_bytes)
+  # XLA's own peak where it reports one; never less than arguments + outputs + temporaries
+  # (the CPU backend's peak leaves the temporaries out).
+  peak = max(int(getattr(memory, 'peak_memory_in_bytes', 0) or 0),
+             memory.argument_size_in_bytes + memory.output_size_in_bytes
+             - memory.alias_size_in_bytes + memory.temp_size_in_bytes)
   result.peak_bytes_per_chip = (peak + memory.generated_code_size_in_bytes) * per_chip
   result.argument_bytes_per_chip = memory.argument_size_in_bytes * per_chip
   result.output_bytes_per_chip = memory.output_size_in_bytes * per_chip
