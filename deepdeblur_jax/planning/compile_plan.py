@@ -49,11 +49,13 @@ class Target:
   @property
   def num_chips(self) -> int:
     """Distinct physical chips (a v4 chip shows up as two TensorCore devices)."""
-    coords = {(d.process_index, tuple(getattr(d, 'coords', (d.id,)))) for d in self.devices}
-    return len(coords) if all(hasattr(d, 'coords') for d in self.devices) else len(self.devices)
+    if all(hasattr(d, 'coords') for d in self.devices):
+      return len({tuple(d.coords) for d in self.devices})
+    return len(self.devices)
 
   @property
   def devices_per_chip(self) -> int:
+    """TensorCore devices per chip (2 on the compiler's v4 topologies, else 1)."""
     return max(1, len(self.devices) // self.num_chips)
 
 
@@ -135,6 +137,7 @@ class Plan:
 
   @property
   def batch_per_chip(self) -> float:
+    """Images per chip (global batch over chips)."""
     return self.global_batch / self.num_chips
 
   def to_dict(self) -> Dict[str, Any]:
