@@ -8,9 +8,11 @@ STAMP := $(VENV)/.installed
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): requirements.txt requirements-test.txt | $(VPY)
+# requirements-tpu.txt (libtpu, the TPU compiler for tools/tpu_plan.py and its tests) installs on
+# Linux x86-64 only; its environment markers make it a no-op elsewhere.
+$(STAMP): requirements.txt requirements-test.txt requirements-tpu.txt | $(VPY)
 	$(VPY) -m pip install --upgrade pip
-	$(VPY) -m pip install -r requirements.txt -r requirements-test.txt
+	$(VPY) -m pip install -r requirements.txt -r requirements-test.txt -r requirements-tpu.txt
 	$(VPY) -m pip install -e . --no-deps
 	touch $(STAMP)
 

@@ -76,6 +76,9 @@ def get_config() -> ml_collections.ConfigDict:
   # map, zero-initialised residual branches; models/identity_init.py).
   config.generator_init = 'random'
   config.dtype = 'float32'  # compute dtype: 'float32' | 'bfloat16' (params stay float32)
+  # Training memory: 'none' | 'resblock' | 'scale' recompute activations in the backward pass
+  # (same result, less memory, more FLOPs; see docs/PERFORMANCE.md "TPU (compiled here, not run)").
+  config.remat = 'none'
   # Optimisation (reference sections 3-4).
   config.num_train_steps = 450_000
   config.learning_rate = 5e-5

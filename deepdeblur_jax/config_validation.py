@@ -6,7 +6,7 @@ import ml_collections
 
 from deepdeblur_jax.data.readers import DATASETS, GOPRO_BLUR_KEYS
 from deepdeblur_jax.models.factory import DTYPES
-from deepdeblur_jax.models.generator import UPSAMPLE_MODES
+from deepdeblur_jax.models.generator import REMAT_MODES, UPSAMPLE_MODES
 
 
 class ConfigError(ValueError):
@@ -60,6 +60,8 @@ def validate_model_config(config: ml_collections.ConfigDict) -> None:
   check_choice(config, 'model.upsample', UPSAMPLE_MODES)
   check_choice(config, 'model.rgb_range', (1.0, 255.0))
   check_choice(config, 'dtype', tuple(DTYPES))
+  if 'remat' in config:
+    check_choice(config, 'remat', REMAT_MODES)
 
 
 CONTENT_LOSSES = ('mse', 'l1')

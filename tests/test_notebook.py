@@ -6,6 +6,7 @@ import pathlib
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / 'notebooks' / 'deepdeblur_colab_tpu.ipynb'
@@ -46,6 +47,7 @@ def test_notebook_runs_on_cpu(tmp_path):
   outputs = '\n'.join(
       out.get('text', '') + json.dumps(out.get('data', {}).get('text/plain', ''))
       for cell in nb.cells if cell.cell_type == 'code' for out in cell.get('outputs', []))
+  assert 'plan: fits True: 1 ' in outputs
   assert 'restored the generator of step 3' in outputs
   assert 'blurry input: PSNR' in outputs and 'deblurred   : PSNR' in outputs
   images = [out for cell in nb.cells if cell.cell_type == 'code'
@@ -53,3 +55,26 @@ def test_notebook_runs_on_cpu(tmp_path):
   assert len(images) == 3  # the tiny config's two test triptychs and the photo
   assert (workdir / 'metrics.json').is_file()
   assert (workdir / 'export' / 'config.json').is_file()
+
+
+@pytest.mark.timeout(600)
+def test_notebook_stops_before_training_when_the_batch_does_not_fit(tmp_path):
+  nb = nbformat.read(NOTEBOOK, as_version=4)
+  workdir = tmp_path / 'run'
+  nb = _with_overrides(nb, '\n'.join([
+      'INSTALL = False',
+      "CONFIG = 'tiny'",
+      'BATCH_SIZE = 2 ** 18  # 2**18 patches of 32x32: terabytes of activations',
+      f"WORKDIR = {str(workdir)!r}",
+      f"DATA_ROOT = {str(tmp_path / 'synthetic')!r}",
+      'SHOW_TENSORBOARD = False',
+  ]))
+  client = NotebookClient(nb, timeout=300, kernel_name='python3',
+                          resources={'metadata': {'path': str(REPO)}})
+  with pytest.raises(CellExecutionError) as info:
+    client.execute()
+  message = str(info.value)
+  assert 'BatchDoesNotFit' in message
+  assert 'config.batch_size=262144 does not fit this runtime' in message
+  assert 'Set a smaller BATCH_SIZE' in message
+  assert not workdir.exists()  # stopped before training

@@ -18,8 +18,9 @@ def parse_dtype(name: str) -> Any:
   return DTYPES[name]
 
 
-def create_generator(model_config: Mapping[str, Any], dtype: str = 'float32') -> MultiScaleGenerator:
-  """The generator described by a `config.model` dict, computing in `dtype`."""
+def create_generator(model_config: Mapping[str, Any], dtype: str = 'float32',
+                     remat: str = 'none') -> MultiScaleGenerator:
+  """The generator described by a `config.model` dict, computing in `dtype`, with `remat`."""
   return MultiScaleGenerator(
       n_scales=int(model_config['n_scales']),
       n_resblocks=int(model_config['n_resblocks']),
@@ -27,7 +28,8 @@ def create_generator(model_config: Mapping[str, Any], dtype: str = 'float32') ->
       kernel_size=int(model_config['kernel_size']),
       upsample=str(model_config['upsample']),
       rgb_range=float(model_config['rgb_range']),
-      dtype=parse_dtype(dtype))
+      dtype=parse_dtype(dtype),
+      remat=remat)
 
 
 def init_generator(model: MultiScaleGenerator, rng: jax.Array) -> Any:

@@ -14,6 +14,11 @@ import jax.numpy as jnp
 from deepdeblur_jax.models.layers import ResBlock, pixel_shuffle, same_conv
 
 UPSAMPLE_MODES = ('pixel_shuffle', 'conv_transpose')
+# Rematerialisation (jax.checkpoint via nn.remat): what the backward pass recomputes instead of
+# keeping in memory. 'none' keeps every activation; 'resblock' keeps only each ResBlock's input
+# (its two convs run again in the backward pass); 'scale' keeps only each scale's input (the
+# whole scale runs again). Outputs and gradients are the same; only memory and FLOPs change.
+REMAT_MODES = ('none', 'resblock', 'scale')
 
 
 class ScaleResNet(nn.Module):
@@ -22,12 +27,14 @@ class ScaleResNet(nn.Module):
   n_feats: int
   kernel_size: int
   dtype: Any = jnp.float32
+  remat_resblocks: bool = False
 
   @nn.compact
   def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
     x = same_conv(self.n_feats, self.kernel_size, self.dtype, 'head')(x)
+    block = nn.remat(ResBlock) if self.remat_resblocks else ResBlock
     for i in range(1, self.n_resblocks + 1):
-      x = ResBlock(self.n_feats, self.kernel_size, self.dtype, name=f'resblock_{i}')(x)
+      x = block(self.n_feats, self.kernel_size, self.dtype, name=f'resblock_{i}')(x)
     return same_conv(3, self.kernel_size, self.dtype, 'tail')(x)
 
 
@@ -61,18 +68,22 @@ class MultiScaleGenerator(nn.Module):
   upsample: str = 'pixel_shuffle'
   rgb_range: float = 1.0
   dtype: Any = jnp.float32
+  remat: str = 'none'  # one of REMAT_MODES; changes memory and FLOPs, not the result
 
   @nn.compact
   def __call__(self, pyramid: Sequence[jnp.ndarray]) -> List[jnp.ndarray]:
     if len(pyramid) != self.n_scales:
       raise ValueError(f'expected a pyramid of {self.n_scales} levels, got {len(pyramid)}')
+    if self.remat not in REMAT_MODES:
+      raise ValueError(f'remat must be one of {REMAT_MODES}, got {self.remat!r}')
+    scale_net = nn.remat(ScaleResNet) if self.remat == 'scale' else ScaleResNet
     mean = self.rgb_range / 2.0
     inputs = [jnp.asarray(level, self.dtype) - jnp.asarray(mean, self.dtype) for level in pyramid]
     outputs: List[Any] = [None] * self.n_scales
     x = inputs[-1]
     for s in reversed(range(self.n_scales)):
-      outputs[s] = ScaleResNet(self.n_resblocks, self.n_feats, self.kernel_size, self.dtype,
-                               name=f'scale_{s}')(x)
+      outputs[s] = scale_net(self.n_resblocks, self.n_feats, self.kernel_size, self.dtype,
+                             self.remat == 'resblock', name=f'scale_{s}')(x)
       if s > 0:
         up = Upsample(self.kernel_size, self.upsample, self.dtype, name=f'upsample_{s}')(outputs[s])
         finer = inputs[s - 1]

@@ -30,8 +30,10 @@ def uses_discriminator(config: Mapping[str, Any]) -> bool:
 
 
 def build_models(config: Mapping[str, Any]) -> Tuple[MultiScaleGenerator, Optional[Discriminator]]:
-  """The generator and (when the adversarial term is on) the discriminator, in config.dtype."""
-  generator = create_generator(config['model'], dtype=config['dtype'])
+  """The generator and (when the adversarial term is on) the discriminator, in config.dtype;
+  the generator rematerialises as config.remat says ('none' when the field is absent)."""
+  generator = create_generator(config['model'], dtype=config['dtype'],
+                               remat=config.get('remat', 'none'))
   discriminator = None
   if uses_discriminator(config):
     discriminator = Discriminator(dtype=parse_dtype(config['dtype']))
