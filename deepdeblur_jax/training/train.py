@@ -134,7 +134,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
 
 def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
   start_time = time.time()
-  validate_config(config)
   workdir = os.path.abspath(workdir)
   mesh = make_mesh()
   check_batch_size(config.batch_size, mesh)
