@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from _train_utils import run_python, tiny_config
+from _train_utils import run_python, tensorboard_texts, tiny_config
 from bench.torch_model import MSResNet
 from deepdeblur_jax.checkpoint_format import load_inference_checkpoint
 from deepdeblur_jax.config_validation import ConfigError
@@ -33,18 +33,6 @@ def _meta(workdir, step):
     manager.close()
 
 
-def _tensorboard_texts(workdir):
-  """{tag: text} of the text summaries in WORKDIR/tensorboard (read with TensorFlow)."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  texts = {}
-  for path in (workdir / 'tensorboard').iterdir():
-    for event in tf.compat.v1.train.summary_iterator(str(path)):
-      for value in event.summary.value:
-        if value.metadata.plugin_data.plugin_name == 'text':
-          texts[value.tag] = value.tensor.string_val[0].decode()
-  return texts
-
-
 def test_lr0_step_from_export_exports_identical_params_and_resume_ignores_it(tmp_path, caplog):
   _, params = make_tiny_checkpoint(tmp_path / 'init', seed=3)
   config = tiny_config(learning_rate=0.0, num_train_steps=1, eval_every_steps=0,
@@ -61,9 +49,9 @@ def test_lr0_step_from_export_exports_identical_params_and_resume_ignores_it(tmp
   fresh = _leaves(create_train_state(config, jax.random.key(config.seed)).generator.params)
   assert any(not np.array_equal(fresh[k], want[k]) for k in want)
   assert _meta(tmp_path / 'run', 1)['init_from'] == str(tmp_path / 'init')
-  texts = _tensorboard_texts(tmp_path / 'run')
-  assert str(tmp_path / 'init') in texts['init_from/text_summary']
-  assert '"init_from": "' + str(tmp_path / 'init') in texts['config/text_summary']
+  texts = tensorboard_texts(tmp_path / 'run' / 'tensorboard')
+  assert str(tmp_path / 'init') in texts['init_from'][-1]
+  assert '"init_from": "' + str(tmp_path / 'init') in texts['config'][-1]
 
   # A resumed run continues from its own checkpoint, says so, and keeps the provenance.
   shutil.rmtree(tmp_path / 'init')  # would fail to load if it were read again

@@ -2,31 +2,10 @@
 
 import json
 import os
-import struct
 
-from tensorboardX.proto import event_pb2
-
-from _train_utils import tiny_config
+from _train_utils import tensorboard_texts, tiny_config
 from deepdeblur_jax.training import train
 from deepdeblur_jax.training.recipe_changes import recipe_changes
-
-
-def _tensorboard_texts(logdir):
-  """{tag: [text, ...]} of every text summary in the event files of `logdir` (TFRecord framing
-  read directly: 8-byte length, 4-byte CRC, payload, 4-byte CRC)."""
-  texts = {}
-  for name in sorted(os.listdir(logdir)):
-    data = open(os.path.join(logdir, name), 'rb').read()
-    pos = 0
-    while pos < len(data):
-      (length,) = struct.unpack('<Q', data[pos:pos + 8])
-      event = event_pb2.Event.FromString(data[pos + 12:pos + 12 + length])
-      pos += 12 + length + 4
-      for value in event.summary.value:
-        if value.metadata.plugin_data.plugin_name == 'text':
-          tag = value.tag.replace('/text_summary', '')
-          texts.setdefault(tag, []).append(value.tensor.string_val[0].decode())
-  return texts
 
 
 def test_recipe_changes_lists_fields_but_not_bookkeeping():
@@ -49,7 +28,7 @@ def test_resume_with_changed_batch_warns_and_rerun_keeps_final_loss(tmp_path, ca
   warning = [r.getMessage() for r in caplog.records if 'change the recipe' in r.getMessage()]
   assert len(warning) == 1 and 'config.batch_size: 2 -> 4' in warning[0], caplog.text
   assert 'num_train_steps' not in warning[0]
-  texts = _tensorboard_texts(tmp_path / 'tensorboard')
+  texts = tensorboard_texts(tmp_path / 'tensorboard')
   assert texts['config/changed_on_resume'] == ['- config.batch_size: 2 -> 4']
   assert len(texts['config']) == 2 and '"batch_size": 4' in texts['config'][1]
 
