@@ -14,15 +14,15 @@ import argparse
 
 import numpy as np
 
-from deepdeblur_jax.data import image_io
+from deepdeblur_jax.io import photos
 
 
 def crop_strip(run: pathlib.Path, pair: str, top: int, left: int, size: int) -> np.ndarray:
   """The three SIZE x SIZE crops at (TOP, LEFT) of PAIR (blur, output, sharp), with 4 px gaps."""
   seq, frame = pair.split('/')
-  images = [image_io.read_rgb_uint8(str(run / 'GOPRO_Large' / 'test' / seq / 'blur' / frame)),
-            image_io.read_rgb_uint8(str(run / 'test_outputs' / seq / frame)),
-            image_io.read_rgb_uint8(str(run / 'GOPRO_Large' / 'test' / seq / 'sharp' / frame))]
+  images = [photos.read_rgb_uint8(str(run / 'GOPRO_Large' / 'test' / seq / 'blur' / frame)),
+            photos.read_rgb_uint8(str(run / 'test_outputs' / seq / frame)),
+            photos.read_rgb_uint8(str(run / 'GOPRO_Large' / 'test' / seq / 'sharp' / frame))]
   gap = np.full((size, 4, 3), 255, np.uint8)
   crops = [im[top:top + size, left:left + size] for im in images]
   return np.concatenate([crops[0], gap, crops[1], gap, crops[2]], axis=1)
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     pair, numbers = box.split(':')
     top, left, size = (int(v) for v in numbers.split(','))
     target = pathlib.Path(f'{args.output}_{pair.split("/")[0]}.png')
-    image_io.write_png(target, crop_strip(pathlib.Path(args.run), pair, top, left, size))
+    photos.write_png(target, crop_strip(pathlib.Path(args.run), pair, top, left, size))
     print(f'wrote {target} ({target.stat().st_size // 1024} KB)')
   return 0
 

@@ -16,7 +16,8 @@ from skimage.metrics import peak_signal_noise_ratio
 
 from bench import flops
 from bench.configs import load_config
-from deepdeblur_jax.data import image_io, synthetic_scenes
+from deepdeblur_jax.data import synthetic_scenes
+from deepdeblur_jax.io import photos as image_io
 from deepdeblur_jax.models import (Discriminator, create_generator, init_discriminator,
                                    init_generator)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from deepdeblur_jax.checkpoint_format import (CheckpointError, load_inference_checkpoint,
+from deepdeblur_jax.inference.checkpoint import (CheckpointError, load_inference_checkpoint,
                                               save_inference_checkpoint)
 from deepdeblur_jax.models import create_generator
 from tests.tool_helpers import make_tiny_checkpoint, random_params

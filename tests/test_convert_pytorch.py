@@ -9,7 +9,7 @@ import torch
 from skimage.transform import pyramid_gaussian
 
 from bench.torch_model import MSResNet
-from deepdeblur_jax.checkpoint_format import load_inference_checkpoint
+from deepdeblur_jax.inference.checkpoint import load_inference_checkpoint
 from deepdeblur_jax.convert.pytorch import (ConversionError, convert_state_dict,
                                             expected_torch_shapes, infer_model_config)
 from tests.tool_helpers import run_tool

@@ -9,9 +9,9 @@ from scipy import stats
 from skimage import color
 
 from configs import default, pytorch_l1
-from deepdeblur_jax.data import image_io
 from deepdeblur_jax.data import input_pipeline
 from deepdeblur_jax.data import numpy_source
+from deepdeblur_jax.io import photos as image_io
 
 N_FILES = 6
 ONE = 16  # size of the single pair of split 'one'

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from configs import default
-from deepdeblur_jax.data import image_io
 from deepdeblur_jax.data import readers
+from deepdeblur_jax.io import photos as image_io
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -129,7 +129,7 @@ def test_modules_import_without_tensorflow():
   code = ('import sys; sys.modules["tensorflow"] = None\n'
           'import deepdeblur_jax.data\n'
           'from deepdeblur_jax.data import readers, synthetic_scenes, numpy_source, '
-          'blur_synthesis, image_io\n'
+          'blur_synthesis\nfrom deepdeblur_jax.io import photos\n'
           'assert sys.modules["tensorflow"] is None\n'
           'assert "deepdeblur_jax.data.input_pipeline" not in sys.modules\n'
           'print("ok")\n')

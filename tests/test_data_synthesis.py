@@ -1,4 +1,4 @@
-"""Tests for deepdeblur_jax.data.blur_synthesis, image_io and tools/synthesize_blur.py."""
+"""Tests for deepdeblur_jax.data.blur_synthesis, io.photos and tools/synthesize_blur.py."""
 
 import json
 import pathlib
@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from deepdeblur_jax.data import blur_synthesis
-from deepdeblur_jax.data import image_io
+from deepdeblur_jax.io import photos as image_io
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 

@@ -12,8 +12,8 @@ from scipy import ndimage
 
 from configs import default
 from deepdeblur_jax.data import blur_synthesis
-from deepdeblur_jax.data import image_io
 from deepdeblur_jax.data import synthetic_scenes
+from deepdeblur_jax.io import photos as image_io
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 

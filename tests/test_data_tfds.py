@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from deepdeblur_jax.data import image_io
 from deepdeblur_jax.data.tfds_gopro_large import gopro_large_dataset_builder
+from deepdeblur_jax.io import photos as image_io
 
 
 def write_dummy_data(root: pathlib.Path) -> None:

@@ -8,7 +8,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from configs import tiny
 from deepdeblur_jax.models import create_generator
-from deepdeblur_jax.pyramid import build_pyramid
+from deepdeblur_jax.models.pyramid import build_pyramid
 from deepdeblur_jax.training.eval_loop import evaluate
 from tests.tool_helpers import random_params
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepdeblur_jax.data.image_io import write_png
-from deepdeblur_jax.images import ImageError, read_photo, side_by_side, to_array
-from deepdeblur_jax.png import encode_png16, read_png16
+from deepdeblur_jax.io.photos import ImageError, read_photo, side_by_side, to_array
+from deepdeblur_jax.io.photos import write_png
+from deepdeblur_jax.io.png16 import encode_png16, read_png16
 
 RNG = np.random.default_rng(0)
 

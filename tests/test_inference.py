@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from deepdeblur_jax.inference import deblur_image, make_deblur_fn
+from deepdeblur_jax.inference.deblur import deblur_image, make_deblur_fn
 from deepdeblur_jax.models import create_generator, init_generator
-from deepdeblur_jax.pyramid import build_pyramid
+from deepdeblur_jax.models.pyramid import build_pyramid
 
 
 @pytest.fixture(scope='module')
@@ -55,7 +55,7 @@ def test_library_runs_without_tensorflow():
       "import jax, numpy as np\n"
       "from configs import tiny\n"
       "from deepdeblur_jax.models import create_generator, init_generator\n"
-      "from deepdeblur_jax.inference import deblur_image\n"
+      "from deepdeblur_jax.inference.deblur import deblur_image\n"
       "m = create_generator(tiny.get_config().model)\n"
       "p = init_generator(m, jax.random.key(0))\n"
       "print(deblur_image(p, m, np.zeros((9, 10, 3), np.float32)).shape)\n")

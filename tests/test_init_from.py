@@ -10,11 +10,11 @@ import torch
 
 from _train_utils import run_python, tensorboard_texts, tiny_config
 from bench.torch_model import MSResNet
-from deepdeblur_jax.checkpoint_format import load_inference_checkpoint
 from deepdeblur_jax.config_validation import ConfigError
-from deepdeblur_jax.export import export_training_checkpoint
+from deepdeblur_jax.inference.checkpoint import load_inference_checkpoint
 from deepdeblur_jax.models import create_generator
 from deepdeblur_jax.training import checkpointing, train
+from deepdeblur_jax.training.export import export_training_checkpoint
 from deepdeblur_jax.training.init_from import load_init_params
 from deepdeblur_jax.training.train_state import create_train_state
 from tests.tool_helpers import make_tiny_checkpoint, run_tool

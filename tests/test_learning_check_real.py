@@ -10,7 +10,8 @@ import sys
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio
 
-from deepdeblur_jax.data import image_io, synthetic_scenes
+from deepdeblur_jax.data import synthetic_scenes
+from deepdeblur_jax.io import photos as image_io
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ from deepdeblur_jax.models import Discriminator, create_generator, init_discrimi
 from deepdeblur_jax.models.discriminator import MIN_INPUT_SIZE
 from deepdeblur_jax.models.factory import count_params
 from deepdeblur_jax.models.layers import pixel_shuffle
-from deepdeblur_jax.pyramid import build_pyramid
+from deepdeblur_jax.models.pyramid import build_pyramid
 
 
 def _torch_pixel_shuffle_nchw(x: np.ndarray, r: int) -> np.ndarray:

@@ -6,7 +6,7 @@ import pytest
 from scipy import ndimage
 from skimage.transform import pyramid_gaussian
 
-from deepdeblur_jax.pyramid import build_pyramid, gaussian_taps, level_shape
+from deepdeblur_jax.models.pyramid import build_pyramid, gaussian_taps, level_shape
 
 
 @pytest.mark.parametrize('shape', [(32, 48), (33, 47), (17, 16), (5, 7), (64, 64)])

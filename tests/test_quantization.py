@@ -8,9 +8,9 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio
 
 from deepdeblur_jax import quantization
-from deepdeblur_jax.data import image_io
 from deepdeblur_jax.evaluation.metrics import image_metrics, quantize
-from deepdeblur_jax.images import Photo, to_array
+from deepdeblur_jax.io import photos as image_io
+from deepdeblur_jax.io.photos import Photo, to_array
 
 
 def _values() -> np.ndarray:

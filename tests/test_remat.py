@@ -9,7 +9,7 @@ from _train_utils import tiny_config
 from deepdeblur_jax.config_validation import ConfigError, validate_config
 from deepdeblur_jax.models import create_generator, init_generator
 from deepdeblur_jax.models.generator import REMAT_MODES
-from deepdeblur_jax.pyramid import build_pyramid
+from deepdeblur_jax.models.pyramid import build_pyramid
 from deepdeblur_jax.training.sharding import make_mesh, replicate, shard_batch, to_host
 from deepdeblur_jax.training.train_state import build_models, create_train_state
 from deepdeblur_jax.training.train_step import make_train_step

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from configs import tiny
+from deepdeblur_jax.inference.tiling import auto_tile, deblur_array, ramp, tile_starts
 from deepdeblur_jax.models import create_generator
-from deepdeblur_jax.tiling import auto_tile, deblur_array, ramp, tile_starts
 from tests.tool_helpers import random_params
 
 

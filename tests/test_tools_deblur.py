@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deepdeblur_jax.data.image_io import write_png
-from deepdeblur_jax.png import read_png16
+from deepdeblur_jax.io.photos import write_png
+from deepdeblur_jax.io.png16 import read_png16
 from tests.tool_helpers import (colour_mixing_reference, make_colour_mixing_checkpoint,
                                 make_tiny_checkpoint, run_tool)
 

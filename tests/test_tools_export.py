@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from configs import tiny
-from deepdeblur_jax.checkpoint_format import load_inference_checkpoint
+from deepdeblur_jax.inference.checkpoint import load_inference_checkpoint
 from deepdeblur_jax.training import checkpointing, train_state
 from tests.tool_helpers import run_tool
 

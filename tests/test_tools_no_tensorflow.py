@@ -8,9 +8,9 @@ from tests.tool_helpers import REPO
 CODE = r'''
 import importlib.util, sys
 sys.modules['tensorflow'] = None  # any import of TensorFlow now fails
-import deepdeblur_jax.checkpoint_format, deepdeblur_jax.convert.pytorch, deepdeblur_jax.images
-import deepdeblur_jax.tiling, deepdeblur_jax.deblur_files, deepdeblur_jax.export
 import deepdeblur_jax.evaluation.evaluate_folder
+import deepdeblur_jax.inference.checkpoint, deepdeblur_jax.convert.pytorch, deepdeblur_jax.io.photos
+import deepdeblur_jax.inference.tiling, deepdeblur_jax.inference.files, deepdeblur_jax.training.export
 for name in ('deblur', 'evaluate', 'export', 'convert_pytorch'):
   spec = importlib.util.spec_from_file_location(name, f'tools/{name}.py')
   spec.loader.exec_module(importlib.util.module_from_spec(spec))

@@ -7,7 +7,7 @@ import optax
 import pytest
 
 from _train_utils import tiny_config
-from deepdeblur_jax.pyramid import build_pyramid
+from deepdeblur_jax.models.pyramid import build_pyramid
 from deepdeblur_jax.training import losses
 from deepdeblur_jax.training.sharding import make_mesh, replicate, shard_batch, to_host
 from deepdeblur_jax.training.train_state import create_train_state

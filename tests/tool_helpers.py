@@ -10,7 +10,7 @@ import jax
 import numpy as np
 
 from configs import tiny
-from deepdeblur_jax.checkpoint_format import expected_param_shapes, save_inference_checkpoint
+from deepdeblur_jax.inference.checkpoint import expected_param_shapes, save_inference_checkpoint
 from deepdeblur_jax.models import create_generator
 
 REPO = pathlib.Path(__file__).resolve().parents[1]

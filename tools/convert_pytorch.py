@@ -14,8 +14,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import argparse
 
 from deepdeblur_jax import cli_errors
-from deepdeblur_jax.checkpoint_format import CheckpointError, save_inference_checkpoint
 from deepdeblur_jax.convert.pytorch import ConversionError, convert_state_dict, read_state_dict
+from deepdeblur_jax.inference.checkpoint import CheckpointError, save_inference_checkpoint
 
 
 def main(argv=None) -> int:

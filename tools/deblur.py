@@ -18,9 +18,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import argparse
 
 from deepdeblur_jax import cli_errors, compilation_cache
-from deepdeblur_jax.checkpoint_format import CheckpointError, load_inference_checkpoint
-from deepdeblur_jax.data.image_io import IMAGE_EXTENSIONS
-from deepdeblur_jax.deblur_files import OutputError, check_output_dir, deblur_paths, find_images
+from deepdeblur_jax.inference.checkpoint import CheckpointError, load_inference_checkpoint
+from deepdeblur_jax.inference.files import OutputError, check_output_dir, deblur_paths, find_images
+from deepdeblur_jax.io.photos import IMAGE_EXTENSIONS
 
 
 def main(argv=None) -> int:

@@ -18,9 +18,9 @@ import argparse
 import numpy as np
 
 from deepdeblur_jax import cli_errors, compilation_cache
-from deepdeblur_jax.checkpoint_format import CheckpointError, load_inference_checkpoint
-from deepdeblur_jax.atomic_files import write_json
 from deepdeblur_jax.evaluation.evaluate_folder import FORMATS, evaluate_pairs, list_eval_pairs
+from deepdeblur_jax.inference.checkpoint import CheckpointError, load_inference_checkpoint
+from deepdeblur_jax.io.atomic import write_json
 
 
 def main(argv=None) -> int:

@@ -14,8 +14,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import argparse
 
 from deepdeblur_jax import cli_errors, compilation_cache
-from deepdeblur_jax.checkpoint_format import CheckpointError
-from deepdeblur_jax.export import export_training_checkpoint
+from deepdeblur_jax.inference.checkpoint import CheckpointError
+from deepdeblur_jax.training.export import export_training_checkpoint
 
 
 def main(argv=None) -> int:

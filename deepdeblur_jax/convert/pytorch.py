@@ -15,7 +15,7 @@ from typing import Any, Dict, Mapping, Tuple
 
 import numpy as np
 
-from deepdeblur_jax.checkpoint_format import compare_shapes
+from deepdeblur_jax.inference.checkpoint import compare_shapes
 
 _BODY = re.compile(r'^body_models\.(\d+)\.body\.(\d+)\.')
 

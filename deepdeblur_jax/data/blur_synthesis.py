@@ -19,7 +19,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from deepdeblur_jax.data import image_io
+from deepdeblur_jax.io import photos
 
 PathLike = Union[str, os.PathLike]
 Window = Union[int, tuple[int, int]]
@@ -52,8 +52,8 @@ def synthesize_pair(frames: Sequence[np.ndarray], gamma: float = 2.2) -> dict[st
     total_lin += lut[f]
   m = float(len(frames))
   return {
-      'blur': image_io.round_to_uint8(total / m),
-      'blur_gamma': image_io.round_to_uint8(255.0 * (total_lin / m) ** (1.0 / gamma)),
+      'blur': photos.round_to_uint8(total / m),
+      'blur_gamma': photos.round_to_uint8(255.0 * (total_lin / m) ** (1.0 / gamma)),
       'sharp': np.array(frames[len(frames) // 2], copy=True),
   }
 
@@ -80,7 +80,7 @@ def parse_window(spec: Union[str, int, Sequence[int]]) -> tuple[int, int]:
 def list_frames(folder: PathLike) -> list[pathlib.Path]:
   """The image files directly inside `folder`, sorted by name."""
   folder = pathlib.Path(folder)
-  return sorted(p for p in folder.iterdir() if p.is_file() and image_io.is_image_file(p))
+  return sorted(p for p in folder.iterdir() if p.is_file() and photos.is_image_file(p))
 
 
 def find_sequences(frames_dir: PathLike) -> list[tuple[str, pathlib.Path]]:
@@ -126,7 +126,7 @@ def plan_windows(num_frames: int, window: Window, stride: Optional[int],
 def write_pair(seq_dir: PathLike, index: int, pair: dict[str, np.ndarray]) -> None:
   """Writes one pair as `seq_dir/{blur,blur_gamma,sharp}/NNNNNN.png`."""
   for key in KEYS:
-    image_io.write_png(pathlib.Path(seq_dir) / key / f'{index:06d}.png', pair[key])
+    photos.write_png(pathlib.Path(seq_dir) / key / f'{index:06d}.png', pair[key])
 
 
 def synthesize_sequence(frame_paths: Sequence[PathLike], seq_out: PathLike, window: Window = 7,
@@ -144,9 +144,9 @@ def synthesize_sequence(frame_paths: Sequence[PathLike], seq_out: PathLike, wind
   if len(paths) < low:
     where = paths[0].parent if paths else seq_out
     raise ValueError(f'{where}: {len(paths)} frames, fewer than the window {low}')
-  size0 = image_io.image_size(paths[0])
+  size0 = photos.image_size(paths[0])
   for p in paths[1:]:
-    size = image_io.image_size(p)
+    size = photos.image_size(p)
     if size != size0:
       raise ValueError(f'frame {p} is {size[0]}x{size[1]} but {paths[0]} is '
                        f'{size0[0]}x{size0[1]}; all frames of a sequence must have one size')
@@ -166,7 +166,7 @@ def synthesize_sequence(frame_paths: Sequence[PathLike], seq_out: PathLike, wind
       frames = []
       for k in range(start, start + size):
         if k not in cache:
-          cache[k] = image_io.read_rgb_uint8(paths[k])
+          cache[k] = photos.read_rgb_uint8(paths[k])
         frames.append(cache[k])
       write_pair(tmp, index, synthesize_pair(frames, gamma))
       record.append({'name': f'{index:06d}.png', 'window': size,

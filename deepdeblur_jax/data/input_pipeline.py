@@ -17,10 +17,10 @@ from typing import Any, Iterator, Optional
 import numpy as np
 import tensorflow as tf
 
-from deepdeblur_jax.data import image_io
 from deepdeblur_jax.data import readers
 from deepdeblur_jax.data import sampling
 from deepdeblur_jax.data.verify import DataError
+from deepdeblur_jax.io import photos
 
 try:  # Keep TensorFlow off accelerators; JAX owns them.
   tf.config.set_visible_devices([], 'GPU')
@@ -46,7 +46,7 @@ class _ImageStore:
     images = self._images.get(i)
     if images is None:
       pair = self._pairs[i]
-      images = (image_io.read_rgb_uint8(pair.blur), image_io.read_rgb_uint8(pair.sharp))
+      images = (photos.read_rgb_uint8(pair.blur), photos.read_rgb_uint8(pair.sharp))
       if images[0].shape != images[1].shape:
         raise ValueError(f'size mismatch: {pair.blur} is {images[0].shape[:2]} but '
                          f'{pair.sharp} is {images[1].shape[:2]}')

@@ -16,9 +16,9 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
-from deepdeblur_jax.data import image_io
 from deepdeblur_jax.data import readers
 from deepdeblur_jax.data import sampling
+from deepdeblur_jax.io import photos
 
 
 def scale_saturation(rgb: np.ndarray, factor: float) -> np.ndarray:
@@ -76,7 +76,7 @@ class _Store:
   def get(self, path: str) -> np.ndarray:
     img = self._images.get(path)
     if img is None:
-      img = image_io.read_rgb_uint8(path)
+      img = photos.read_rgb_uint8(path)
       if self.enabled:
         with self._lock:
           self._images[path] = img
@@ -85,7 +85,7 @@ class _Store:
 
 def _to_output(x: np.ndarray, dtype: str) -> np.ndarray:
   if dtype == 'uint8':
-    return image_io.round_to_uint8(x * 255.0)
+    return photos.round_to_uint8(x * 255.0)
   if dtype == 'float32':
     return x.astype(np.float32)
   raise ValueError(f"data.output_dtype must be 'float32' or 'uint8', got {dtype!r}")
@@ -137,7 +137,7 @@ def create_eval_iterator(config: Any, process_index: Optional[int] = None,
   process_index, process_count = sampling.resolve_process(process_index, process_count)
   data = config.data
   for pair in sampling.local_eval_pairs(data, process_index, process_count):
-    blur, sharp = image_io.read_rgb_uint8(pair.blur), image_io.read_rgb_uint8(pair.sharp)
+    blur, sharp = photos.read_rgb_uint8(pair.blur), photos.read_rgb_uint8(pair.sharp)
     yield {'blur': _to_output(blur[None] / np.float32(255.0), data.output_dtype),
            'sharp': _to_output(sharp[None] / np.float32(255.0), data.output_dtype),
            'name': pair.name}

@@ -9,7 +9,7 @@ import os
 import pathlib
 from typing import Any, Callable, Union
 
-from deepdeblur_jax.data import image_io
+from deepdeblur_jax.io import photos
 
 PathLike = Union[str, os.PathLike]
 
@@ -28,7 +28,7 @@ class ImagePair:
 def _images_under(folder: pathlib.Path) -> dict[str, pathlib.Path]:
   """Image files below `folder`, keyed by their POSIX path relative to it."""
   return {p.relative_to(folder).as_posix(): p for p in folder.rglob('*')
-          if p.is_file() and image_io.is_image_file(p)}
+          if p.is_file() and photos.is_image_file(p)}
 
 
 def match_folders(blur_dir: pathlib.Path, sharp_dir: pathlib.Path, prefix: str,
@@ -48,7 +48,7 @@ def match_folders(blur_dir: pathlib.Path, sharp_dir: pathlib.Path, prefix: str,
   for rel in sorted(blurs):
     b, s = blurs[rel], sharps[rel]
     if check_sizes:
-      sb, ss = image_io.image_size(b), image_io.image_size(s)
+      sb, ss = photos.image_size(b), photos.image_size(s)
       if sb != ss:
         raise ValueError(f'size mismatch: {b} is {sb[0]}x{sb[1]} but {s} is {ss[0]}x{ss[1]}')
     pairs.append(ImagePair(str(b), str(s), prefix + rel))

@@ -23,7 +23,8 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from deepdeblur_jax.data import blur_synthesis, image_io
+from deepdeblur_jax.data import blur_synthesis
+from deepdeblur_jax.io import photos
 
 PathLike = Union[str, os.PathLike]
 
@@ -293,7 +294,7 @@ def render_frame(scene: _Scene, t: int) -> np.ndarray:
     color = _bilinear(obj.texture, ly + half - 0.5, lx + half - 0.5)
     patch = frame[y0:y1, x0:x1]
     patch += alpha[..., None] * (color - patch)
-  return image_io.round_to_uint8(frame * 255.0)
+  return photos.round_to_uint8(frame * 255.0)
 
 
 def render_sequence_pairs(rng: np.random.Generator, size: tuple[int, int], num_pairs: int,

@@ -12,7 +12,8 @@ import dataclasses
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from deepdeblur_jax.data import image_io, readers
+from deepdeblur_jax.data import readers
+from deepdeblur_jax.io import photos
 
 SSIM_WINDOW = 11  # test images must hold the 11x11 SSIM window (evaluation.metrics)
 
@@ -48,7 +49,7 @@ class DataReport:
 
 def _decode_size(path: str) -> Tuple[int, int]:
   """(height, width) after fully decoding `path` as the input pipelines do."""
-  return image_io.read_rgb_uint8(path).shape[:2]
+  return photos.read_rgb_uint8(path).shape[:2]
 
 
 def decode_sizes(paths: Sequence[str], workers: int) -> Dict[str, Any]:

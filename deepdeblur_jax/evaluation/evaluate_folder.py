@@ -16,11 +16,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from deepdeblur_jax import quantization
-from deepdeblur_jax.data import image_io, readers
-from deepdeblur_jax.data.image_io import write_png
+from deepdeblur_jax.data import readers
 from deepdeblur_jax.evaluation.metrics import image_metrics
+from deepdeblur_jax.inference.tiling import deblur_array
+from deepdeblur_jax.io import photos
 from deepdeblur_jax.models.generator import MultiScaleGenerator
-from deepdeblur_jax.tiling import deblur_array
 
 FORMATS = ('gopro_large', 'reds', 'paired')
 
@@ -57,7 +57,7 @@ def _prefetch(pairs: List[readers.ImagePair], depth: int = 4
               ) -> Iterator[Tuple[readers.ImagePair, Any]]:
   """Yields (pair, future of (blur, sharp) uint8 arrays), reading a few pairs ahead."""
   def load(pair: readers.ImagePair) -> Tuple[np.ndarray, np.ndarray]:
-    return image_io.read_rgb_uint8(pair.blur), image_io.read_rgb_uint8(pair.sharp)
+    return photos.read_rgb_uint8(pair.blur), photos.read_rgb_uint8(pair.sharp)
 
   with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
     futures = [pool.submit(load, p) for p in pairs[:depth]]
@@ -98,7 +98,7 @@ def evaluate_pairs(pairs: List[readers.ImagePair], params: Any = None,
     if save_dir is not None:
       quantised = quantization.to_uint8(output)
       target = pathlib.Path(save_dir) / pathlib.Path(pair.name).with_suffix('.png')
-      write_png(str(target), quantised)
+      photos.write_png(str(target), quantised)
     elapsed = time.perf_counter() - start
     mean_psnr = np.mean([r['psnr'] for r in per_image])
     log(f'[{i}/{len(pairs)}] {pair.name}: PSNR {psnr:.2f} SSIM {ssim:.4f} | mean PSNR '

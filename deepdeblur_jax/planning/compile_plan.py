@@ -229,7 +229,7 @@ def _lower_train(config: Mapping[str, Any], target: Target, global_batch: int,
 
 def _lower_deblur(config: Mapping[str, Any], target: Target, global_batch: int,
                   hw: Tuple[int, int]) -> Any:
-  from deepdeblur_jax.inference import make_deblur_fn  # pylint: disable=g-import-not-at-top
+  from deepdeblur_jax.inference.deblur import make_deblur_fn  # pylint: disable=g-import-not-at-top
   from deepdeblur_jax.models import create_generator, init_generator  # pylint: disable=g-import-not-at-top
   from deepdeblur_jax.training.sharding import (batch_sharding, check_batch_size,  # pylint: disable=g-import-not-at-top
                                                 make_mesh, replicated_sharding)

@@ -8,7 +8,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 
 from deepdeblur_jax.evaluation.metrics import image_metrics
-from deepdeblur_jax.inference import make_deblur_fn
+from deepdeblur_jax.inference.deblur import make_deblur_fn
 from deepdeblur_jax.models.generator import MultiScaleGenerator
 from deepdeblur_jax.training.train_step import to_rgb_range
 

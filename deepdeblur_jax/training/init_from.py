@@ -5,7 +5,7 @@ from typing import Any, Mapping
 
 import jax
 
-from deepdeblur_jax.checkpoint_format import (MODEL_FIELDS, CheckpointError,
+from deepdeblur_jax.inference.checkpoint import (MODEL_FIELDS, CheckpointError,
                                               load_inference_checkpoint, read_checkpoint_config)
 from deepdeblur_jax.config_validation import ConfigError
 

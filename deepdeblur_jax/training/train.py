@@ -9,9 +9,9 @@ import ml_collections
 from absl import logging
 from jax.experimental import multihost_utils
 
-from deepdeblur_jax.atomic_files import write_json
 from deepdeblur_jax.config_validation import ConfigError, validate_config
 from deepdeblur_jax.data import verify
+from deepdeblur_jax.io.atomic import write_json
 from deepdeblur_jax.training import checkpointing, eval_loop, run_record, workdir_lock
 from deepdeblur_jax.training.init_from import init_from_path, load_init_params, with_generator_params
 from deepdeblur_jax.training.metrics_writer import MetricsWriter

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import optax
 from jax.sharding import Mesh
 
-from deepdeblur_jax.pyramid import build_pyramid
+from deepdeblur_jax.models.pyramid import build_pyramid
 from deepdeblur_jax.training import losses
 from deepdeblur_jax.training.sharding import batch_sharding, replicated_sharding
 from deepdeblur_jax.training.train_state import DeblurTrainState, learning_rate_schedule

@@ -3,7 +3,7 @@
 import pathlib
 from typing import Optional
 
-from deepdeblur_jax.checkpoint_format import CheckpointError, save_inference_checkpoint
+from deepdeblur_jax.inference.checkpoint import CheckpointError, save_inference_checkpoint
 
 
 def export_training_checkpoint(workdir: str, output: str, step: Optional[int] = None,

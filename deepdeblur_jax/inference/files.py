@@ -9,10 +9,10 @@ import tempfile
 import time
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-from deepdeblur_jax.data.image_io import IMAGE_EXTENSIONS, write_png
-from deepdeblur_jax.images import ImageError, read_photo, side_by_side, to_array
+from deepdeblur_jax.inference.tiling import deblur_array
+from deepdeblur_jax.io.photos import IMAGE_EXTENSIONS, write_png
+from deepdeblur_jax.io.photos import ImageError, read_photo, side_by_side, to_array
 from deepdeblur_jax.models.generator import MultiScaleGenerator
-from deepdeblur_jax.tiling import deblur_array
 
 
 def find_images(path: str, exclude: Optional[str] = None

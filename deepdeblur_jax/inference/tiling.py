@@ -14,7 +14,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 import jax
 import numpy as np
 
-from deepdeblur_jax.inference import make_deblur_fn, padded_size
+from deepdeblur_jax.inference.deblur import make_deblur_fn, padded_size
 from deepdeblur_jax.models.generator import MultiScaleGenerator
 
 # Budgeted activation bytes per input pixel = BYTES_FACTOR * n_feats * bytes per value, used only

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from deepdeblur_jax.models.generator import MultiScaleGenerator
-from deepdeblur_jax.pyramid import build_pyramid
+from deepdeblur_jax.models.pyramid import build_pyramid
 
 
 def padded_size(h: int, w: int, multiple: int) -> Tuple[int, int]:
