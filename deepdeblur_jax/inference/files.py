@@ -1,4 +1,4 @@
-"""Deblurring image files and folders with an inference checkpoint (the library behind
+"""Deblurring image and video files and folders with an inference checkpoint (the library behind
 tools/deblur.py)."""
 
 import dataclasses
@@ -10,18 +10,22 @@ import time
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from deepdeblur_jax.inference.tiling import deblur_array
+from deepdeblur_jax.inference.video_files import deblur_video_file, video_output_name
 from deepdeblur_jax.io.photos import IMAGE_EXTENSIONS, write_png
 from deepdeblur_jax.io.photos import ImageError, read_photo, side_by_side, to_array
+from deepdeblur_jax.io.video import VIDEO_EXTENSIONS, VideoError, is_video_file
 from deepdeblur_jax.models.generator import MultiScaleGenerator
 
 
-def find_images(path: str, exclude: Optional[str] = None
+def find_inputs(path: str, exclude: Optional[str] = None, video_codec: str = 'h264'
                 ) -> List[Tuple[pathlib.Path, pathlib.Path]]:
-  """[(input file, output path relative to the output folder)] for an image file or a folder.
+  """[(input file, output path relative to the output folder)] for an image or video file or a
+  folder.
 
   Folders are searched recursively (skipping the folder `exclude`, e.g. an output folder inside
-  the input) and keep their relative layout; every output is a .png. When two inputs would give
-  the same output name (a.jpg and a.png), the non-PNG one is written as a_jpg.png.
+  the input) and keep their relative layout; every image gives a .png, every video a video of
+  the same name (`video_output_name` for `video_codec`). When two images would give the same output name (a.jpg
+  and a.png), the non-PNG one is written as a_jpg.png.
   """
   root = pathlib.Path(path).expanduser()
   skip = pathlib.Path(exclude).expanduser().resolve() if exclude else None
@@ -29,7 +33,7 @@ def find_images(path: str, exclude: Optional[str] = None
     files, base = [root], root.parent
   elif root.is_dir():
     files = sorted(p for p in root.rglob('*')
-                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS
                    and not (skip and p.resolve().is_relative_to(skip)))
     base = root
   else:
@@ -37,9 +41,12 @@ def find_images(path: str, exclude: Optional[str] = None
   stems = {}
   for f in files:
     key = f.relative_to(base).with_suffix('')
-    stems[key] = stems.get(key, 0) + 1
+    stems[key] = stems.get(key, 0) + (not is_video_file(f))
   pairs = []
   for f in files:
+    if is_video_file(f):
+      pairs.append((f, video_output_name(f.relative_to(base), video_codec)))
+      continue
     rel = f.relative_to(base).with_suffix('')
     if stems[rel] > 1 and f.suffix.lower() != '.png':
       rel = rel.with_name(f'{rel.name}_{f.suffix.lower().lstrip(".")}')
@@ -92,23 +99,32 @@ def deblur_photo_file(params: Any, model: MultiScaleGenerator, source: pathlib.P
 
 
 def deblur_paths(params: Any, model: MultiScaleGenerator, input_path: str, output_dir: str,
-                 tile: Optional[Sequence[int]] = None, overlap: int = 96, batch: int = 1,
-                 compare: bool = False, log: Callable[[str], None] = lambda s: print(
-                     s, file=sys.stderr, flush=True)) -> DeblurReport:
-  """Deblurs one image or every image under a folder into `output_dir`; never stops at a bad
-  file (it is logged and listed in the report)."""
-  pairs = find_images(input_path, exclude=output_dir)
+                 tile: Optional[Sequence[int]] = None, overlap: int = 96,
+                 batch: Optional[int] = None, compare: bool = False, video_codec: str = 'h264',
+                 log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)
+                 ) -> DeblurReport:
+  """Deblurs one image or video, or every image and video under a folder, into `output_dir`;
+  never stops at a bad file (it is logged and listed in the report). `batch`: tiles per forward
+  pass for photos (default 1), whole frames per forward pass for videos (default 4)."""
+  pairs = find_inputs(input_path, exclude=output_dir, video_codec=video_codec)
   out_root = pathlib.Path(output_dir).expanduser()
   report = DeblurReport([], [])
   if not pairs:
-    log(f'no images ({", ".join(IMAGE_EXTENSIONS)}) found under {input_path}')
+    log(f'no images ({", ".join(IMAGE_EXTENSIONS)}) or videos ({", ".join(VIDEO_EXTENSIONS)}) '
+        f'found under {input_path}')
   for i, (source, rel) in enumerate(pairs, 1):
     target = out_root / rel
-    side = target.with_name(target.stem + '.compare.png') if compare else None
+    side = target.with_name(target.stem + '.compare' + target.suffix) if compare else None
     start = time.perf_counter()
     try:
-      deblur_photo_file(params, model, source, target, tile, overlap, batch, side)
-    except ImageError as e:
+      if is_video_file(source):
+        log(f'[{i}/{len(pairs)}] {source}')
+        deblur_video_file(params, model, source, target, tile, overlap,
+                          batch if batch is not None else 4, video_codec, side, log)
+      else:
+        deblur_photo_file(params, model, source, target, tile, overlap,
+                          batch if batch is not None else 1, side)
+    except (ImageError, VideoError) as e:
       report.failed.append((source, str(e)))
       log(f'[{i}/{len(pairs)}] FAILED {e}')
       continue
