@@ -12,7 +12,7 @@ import av
 import numpy as np
 import pytest
 
-from deepdeblur_jax.data import synthetic_scenes
+from deepdeblur_jax.data import blur_synthesis, synthetic_scenes
 from deepdeblur_jax.io import photos, video
 from tests.tool_helpers import (colour_mixing_params, colour_mixing_reference,
                                 make_colour_mixing_checkpoint, run_tool)
@@ -120,13 +120,22 @@ def test_synthesize_video_equals_frames(tmp_path):
   assert 'warning: ' + str(tmp_path / 'clip.mkv') not in got.stderr
   assert (tmp_path / 'o2' / 'slow' / 'sharp').is_dir()
   _assert_same_pngs(tmp_path / 'o1' / 'clip', tmp_path / 'o2' / 'clip', 5)
-  # --start/--end: frame indices on both; seconds (3/240 s <= t) on the video only
-  ranged = ['--start', '3', '--end', '20']
-  ref = run_tool('synthesize_blur', '--frames', tmp_path / 'frames', '--out', tmp_path / 'o3',
-                 *common, *ranged)
-  got = run_tool('synthesize_blur', '--video', tmp_path / 'clip.mkv', '--out', tmp_path / 'o4',
-                 *common, '--start', '0.0115s', '--end', '0.0815s')
-  assert ref.returncode == 0 and got.returncode == 0, ref.stderr + got.stderr
+  (tmp_path / 'tree' / 'day1').mkdir(parents=True)  # a video inside a --frames tree
+  (tmp_path / 'clip.mkv').rename(tmp_path / 'tree' / 'day1' / 'clip.mkv')
+  got = run_tool('synthesize_blur', '--frames', tmp_path / 'tree', '--out', tmp_path / 'o5',
+                 *common)
+  assert got.returncode == 0, got.stderr
+  _assert_same_pngs(tmp_path / 'o1' / 'clip', tmp_path / 'o5' / 'day1' / 'clip', 5)
+  # --start/--end: frame indices on the frames, seconds (3/240 s <= t < 20/240 s) on the video
+  assert blur_synthesis.parse_position('3') == 3 and blur_synthesis.parse_position('0.5s') == 0.5
+  window = blur_synthesis.parse_window('3-5')
+  ref = blur_synthesis.synthesize_inputs([('clip', tmp_path / 'frames' / 'clip')], tmp_path / 'o3',
+                                         window, 4, seed=5, start=3, end=20)
+  got = blur_synthesis.synthesize_inputs([('clip', tmp_path / 'tree' / 'day1' / 'clip.mkv')],
+                                         tmp_path / 'o4', window, 4, seed=5,
+                                         start=blur_synthesis.parse_position('0.0115s'),
+                                         end=blur_synthesis.parse_position('0.0815s'))
+  assert not ref.failed and not got.failed
   _assert_same_pngs(tmp_path / 'o3' / 'clip', tmp_path / 'o4' / 'clip', 3)
 
 
