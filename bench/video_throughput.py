@@ -10,7 +10,8 @@ random frames otherwise). Then, in this process, times the whole clip, decode an
          a one-frame clip has compiled the model (compile time is not counted)
   torch  the same frames decoded with PyAV, bench/torch_model.MSResNet on skimage's pyramid under
          no_grad (as bench/deblur_torch.py), written with the same H.264 encoder
-and prints frames/s of each with the 1-minute load average (the CPU may be shared).
+and prints frames/s of each (wall clock) and CPU seconds per frame (user+system of this process,
+less sensitive to other load), with the 1-minute load average (the CPU may be shared).
 """
 
 import argparse
@@ -21,6 +22,7 @@ import pathlib
 import subprocess
 import sys
 import time
+from typing import Tuple
 
 import numpy as np
 
@@ -54,17 +56,17 @@ def _prepare(out: pathlib.Path, frames: int) -> None:
         w.write(images[i], i / 30)
 
 
-def _time_jax(out: pathlib.Path) -> float:
+def _time_jax(out: pathlib.Path) -> Tuple[int, float, float]:
   from deepdeblur_jax.inference.checkpoint import load_inference_checkpoint
   from deepdeblur_jax.inference.video_files import deblur_video_file
   model, params, _ = load_inference_checkpoint(str(out / 'ckpt'))
   deblur_video_file(params, model, out / 'warmup.mp4', out / 'jax_warmup.mp4')  # compiles
-  start = time.perf_counter()
+  start, cpu = time.perf_counter(), time.process_time()
   n = deblur_video_file(params, model, out / 'clip.mp4', out / 'jax_clip.mp4', log=print)
-  return n / (time.perf_counter() - start)
+  return n, time.perf_counter() - start, time.process_time() - cpu
 
 
-def _time_torch(out: pathlib.Path) -> float:
+def _time_torch(out: pathlib.Path) -> Tuple[int, float, float]:
   import torch
   from skimage.transform import pyramid_gaussian
   from bench.torch_model import MSResNet
@@ -74,7 +76,7 @@ def _time_torch(out: pathlib.Path) -> float:
   model.load_state_dict(state)
   model.eval()
   info = video.probe(out / 'clip.mp4')
-  start = time.perf_counter()
+  start, cpu = time.perf_counter(), time.process_time()
   n = 0
   with video.VideoWriter(out / 'torch_clip.mp4', info.height, info.width, info.fps) as w:
     for frame in video.read_frames(out / 'clip.mp4'):
@@ -85,7 +87,8 @@ def _time_torch(out: pathlib.Path) -> float:
         sharp = model(pyramid)[0][0].permute(1, 2, 0).numpy()
       w.write(np.clip(sharp + 0.5, 0, 255).astype(np.uint8), frame.time)
       n += 1
-  return n / (time.perf_counter() - start)
+      print(f'  torch: {n} frames, {n / (time.perf_counter() - start):.4f} frames/s', flush=True)
+  return n, time.perf_counter() - start, time.process_time() - cpu
 
 
 def main() -> int:
@@ -99,11 +102,12 @@ def main() -> int:
   results = {}
   for name, fn in (('jax', _time_jax), ('torch', _time_torch)):
     load_before = os.getloadavg()[0]
-    rate = fn(out)
-    results[name] = {'frames_per_s': round(rate, 4), 'load1_before': load_before,
+    n, seconds, cpu = fn(out)
+    results[name] = {'frames_per_s': round(n / seconds, 4),
+                     'cpu_s_per_frame': round(cpu / n, 2), 'load1_before': load_before,
                      'load1_after': os.getloadavg()[0]}
-    print(f'{name}: {rate:.4f} frames/s at 1280x720 ({args.frames} frames, load '
-          f'{load_before:.2f} -> {os.getloadavg()[0]:.2f})', flush=True)
+    print(f'{name}: {n / seconds:.4f} frames/s, {cpu / n:.1f} CPU-s per frame at 1280x720 '
+          f'({n} frames, load {load_before:.2f} -> {os.getloadavg()[0]:.2f})', flush=True)
   with open(out / 'results.jsonl', 'a') as f:
     f.write(json.dumps({'frames': args.frames, 'cpus': os.cpu_count(), **results}) + '\n')
   return 0

@@ -15,14 +15,14 @@ from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from deepdeblur_jax import quantization
 from deepdeblur_jax.inference.deblur import make_deblur_fn
 from deepdeblur_jax.inference.tiling import auto_tile, deblur_array
 from deepdeblur_jax.io import video
-from deepdeblur_jax.io.photos import side_by_side
+from deepdeblur_jax.io.photos import Photo, side_by_side, to_array
 from deepdeblur_jax.models.generator import MultiScaleGenerator
 
 _DONE = object()
+_RGB8 = Photo(rgb=np.zeros((0, 0, 3), np.float32), alpha=None, channels=3, bit_depth=8)
 
 
 def video_output_name(rel: pathlib.Path, codec: str = 'h264') -> pathlib.Path:
@@ -131,10 +131,6 @@ def deblur_video_file(params: Any, model: MultiScaleGenerator, source: pathlib.P
   def seconds(frame: video.Frame) -> float:
     return frame.time if frame.time is not None else frame.index / float(info.fps)
 
-  def to_uint8(result: np.ndarray) -> np.ndarray:  # as io.photos.to_array does for 8-bit RGB
-    color = np.clip(np.asarray(result, np.float32) / np.float32(scale), 0.0, 1.0)
-    return quantization.quantize(color * np.float32(255.0), 255.0).astype(np.uint8)
-
   writers = [video.VideoWriter(target, info.height, info.width, info.fps, codec,
                                audio_from=source if info.has_audio else None)]
   try:
@@ -144,7 +140,7 @@ def deblur_video_file(params: Any, model: MultiScaleGenerator, source: pathlib.P
 
     def emit(frames: List[video.Frame], results: Any) -> None:
       for frame, result in zip(frames, np.asarray(results)):
-        output = to_uint8(result)
+        output = to_array(result / scale, _RGB8)  # as a photo: clip, round half up
         writers[0].write(output, seconds(frame))
         if compare is not None:
           writers[1].write(side_by_side(frame.rgb, output), seconds(frame))

@@ -2,7 +2,7 @@
 
 `read_frames` decodes one frame at a time (only the frames a caller keeps stay in memory) as
 HxWx3 uint8 in display orientation: the rotation of a phone clip's display matrix is applied to
-the pixels (flips are not). `VideoWriter` encodes RGB frames (H.264 by default, FFV1 or
+the pixels (flips are not). `VideoWriter` encodes RGB frames (H.264 in BT.709 by default, FFV1 or
 libx264rgb at qp 0 losslessly) at the source's frame rate and timestamps, and can copy the audio
 stream of another file without re-encoding it.
 """
@@ -174,6 +174,11 @@ class VideoWriter:
       stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
       stream.time_base = self._time_base
       stream.codec_context.time_base = self._time_base
+      self._yuv = pix_fmt.startswith('yuv')
+      if self._yuv:  # BT.709, limited range, converted and tagged (players assume it for HD)
+        context = stream.codec_context
+        context.colorspace = context.color_primaries = context.color_trc = 1  # BT.709
+        context.color_range = 1  # MPEG (limited)
       self._stream = stream
       self._audio_packets = self._audio_stream = None
       self._pending_audio = None
@@ -209,6 +214,9 @@ class VideoWriter:
   def write(self, rgb: np.ndarray, time_s: float) -> None:
     """Encodes one HxWx3 uint8 frame shown at `time_s` seconds from the start."""
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb, np.uint8), format='rgb24')
+    if self._yuv:
+      frame = frame.reformat(format=self._stream.pix_fmt, dst_colorspace='ITU709',
+                             dst_color_range='MPEG')
     pts = max(int(round(time_s / self._time_base)), self._last_pts + 1)
     self._last_pts = pts
     frame.pts, frame.time_base = pts, self._time_base
