@@ -124,14 +124,14 @@ def read_frames(path: PathLike, start: Union[int, float, None] = None,
         return
       index += 1
       t = frame.time
-      by_index = isinstance(start, int) or isinstance(end, int)
-      position = index if by_index else t
-      if position is None and (start is not None or end is not None):
+      at_start, at_end = (None if bound is None else index if isinstance(bound, int) else t
+                          for bound in (start, end))
+      if (start is not None and at_start is None) or (end is not None and at_end is None):
         raise VideoError(f'{path}: frame {index} has no timestamp; give --start/--end as '
                          'frame indices')
-      if end is not None and position >= end:
+      if end is not None and at_end >= end:
         return
-      if start is not None and position < start:
+      if start is not None and at_start < start:
         continue
       yield Frame(index, t, _rotate(frame.to_ndarray(format='rgb24'), int(frame.rotation or 0)))
   finally:
@@ -142,7 +142,7 @@ class VideoWriter:
   """Encodes HxWx3 uint8 frames into `path` (a context manager).
 
   `codec`: 'h264' (libx264, CRF `crf`, yuv420p, or yuv444p for an odd width or height),
-  'h264rgb' (libx264rgb at qp 0: lossless RGB) or 'ffv1' (lossless; needs .mkv, .avi or .mov).
+  'h264rgb' (libx264rgb at qp 0: lossless RGB) or 'ffv1' (lossless; .mkv or .avi, also .mp4 for FFmpeg).
   Frames get the timestamps passed to `write` (seconds), so a variable frame rate survives.
   `audio_from`: a file whose first audio stream is copied packet by packet, interleaved by time.
   """
