@@ -27,7 +27,7 @@ def _render(n: int, seed: int = 0, size=(H, W)) -> list:
 
 def _write_clip(path, frames, fps, codec='ffv1', rotation=None, audio_seconds=0.0):
   """Writes `frames` with PyAV directly (not io.video, which is under test), timestamps i/fps;
-  optionally a display rotation and a PCM/AAC sine track of `audio_seconds`."""
+  optionally a display rotation and an AAC sine track of `audio_seconds`."""
   with av.open(str(path), 'w') as out:
     name, pix_fmt, options = {'ffv1': ('ffv1', 'bgr0', {}),
                               'h264rgb': ('libx264rgb', 'rgb24', {'qp': '0'})}[codec]
@@ -38,7 +38,7 @@ def _write_clip(path, frames, fps, codec='ffv1', rotation=None, audio_seconds=0.
       stream.set_display_rotation(rotation)
     audio = None
     if audio_seconds:
-      audio = out.add_stream('aac' if str(path).endswith('.mp4') else 'flac', rate=8000)
+      audio = out.add_stream('aac', rate=8000)
       audio.layout = 'mono'
     for i, rgb in enumerate(frames):
       frame = av.VideoFrame.from_ndarray(rgb, format='rgb24')
@@ -48,11 +48,9 @@ def _write_clip(path, frames, fps, codec='ffv1', rotation=None, audio_seconds=0.
     if audio is not None:
       samples = int(8000 * audio_seconds)
       wave = (0.3 * np.sin(np.arange(samples) * 2 * np.pi * 440 / 8000)).astype(np.float32)
-      fmt = 'fltp' if str(path).endswith('.mp4') else 's16'
-      data = wave[None] if fmt == 'fltp' else (wave * 32767).astype(np.int16)[None]
       for start in range(0, samples, 1024):
-        chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(data[:, start:start + 1024]),
-                                           format=fmt, layout='mono')
+        chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(wave[None, start:start + 1024]),
+                                           format='fltp', layout='mono')
         chunk.sample_rate, chunk.pts = 8000, start
         out.mux(audio.encode(chunk))
       out.mux(audio.encode(None))

@@ -85,22 +85,25 @@ class Progress:
   def __init__(self, name: str, total: int, log: Callable[[str], None], every_s: float = 2.0):
     self.name, self.total, self.log, self.every_s = name, total, log, every_s
     self.start = self.last = time.perf_counter()
-    self.done = 0
+    self.done = self.shown = 0
 
   def rate(self) -> float:
+    """Frames per second since the start."""
     return self.done / max(time.perf_counter() - self.start, 1e-9)
 
   def add(self, n: int, final: bool = False) -> None:
+    """Counts `n` more frames; logs when `every_s` has passed (always when `final`, unless the
+    last line already said it)."""
     self.done += n
     now = time.perf_counter()
-    if not final and now - self.last < self.every_s:
+    if (not final and now - self.last < self.every_s) or (final and self.done == self.shown):
       return
-    self.last = now
+    self.last, self.shown = now, self.done
     rate = self.rate()
     of = f'/{self.total}' if self.total else ''
     eta = (f', ETA {max(self.total - self.done, 0) / rate:.0f} s'
-           if self.total and rate > 0 and not final else '')
-    self.log(f'  {self.name}: {self.done}{of} frames, {rate:.2f} frames/s{eta}')
+           if self.total and rate > 0 and self.done < self.total else '')
+    self.log(f'  {self.name}: {self.done}{of} frames, {rate:.3g} frames/s{eta}')
 
 
 def deblur_video_file(params: Any, model: MultiScaleGenerator, source: pathlib.Path,
