@@ -124,12 +124,14 @@ def deblur_video_file(params: Any, model: MultiScaleGenerator, source: pathlib.P
   per_batch = (max(batch, 1) if untiled else 0 if tile is not None
                else frames_per_batch(info.height, info.width, model, max(batch, 1)))
   fn = make_deblur_fn(model)
-  log(f'  {source}: {info.width}x{info.height}, {float(info.fps):.2f} fps, '
-      f'{info.frame_count or "?"} frames, '
+  # Matroska stores no frame count: estimate it from the duration for the ETA.
+  total = info.frame_count or (round(info.duration_s * float(info.fps)) if info.duration_s else 0)
+  count = (f'{info.frame_count}' if info.frame_count else f'~{total}' if total else '?')
+  log(f'  {source}: {info.width}x{info.height}, {float(info.fps):.2f} fps, {count} frames, '
       + (f'{per_batch} frame(s) per batch' if per_batch else 'tiled frames')
       + (f', rotated {info.rotation} degrees' if info.rotation else '')
       + (', audio copied' if info.has_audio else ''))
-  progress = Progress(source.name, info.frame_count, log)
+  progress = Progress(source.name, total, log)
 
   def seconds(frame: video.Frame) -> float:
     return frame.time if frame.time is not None else frame.index / float(info.fps)
