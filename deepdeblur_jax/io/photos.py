@@ -1,12 +1,13 @@
-"""Still images: reading (a dataset frame as exact uint8 RGB, or any photo as float RGB + alpha
-with what is needed to write the result back alike) and writing PNGs atomically.
+"""Still images: one decoder of image files, two views of it, and one PNG writer.
 
-`read_rgb_uint8` reads dataset frames (8-bit, no EXIF rotation: the values as stored).
-`read_photo` reads the photos a user deblurs: 8-bit and 16-bit PNG, JPEG, BMP, TIFF, WebP;
-grayscale (replicated to RGB and averaged back), RGBA (alpha passed through untouched), palette
-and CMYK images (converted to RGB[A]), and the EXIF orientation of camera photos. 16-bit inputs
-are processed at float precision and written as 16-bit PNG by `write_png`, the one PNG writer.
-No TensorFlow.
+`_decode` reads 8-bit and 16-bit PNG, JPEG, BMP, TIFF, WebP; palette and CMYK images become
+RGB[A], bilevel becomes grey. Its two views:
+- `read_photo`, for the photos a user deblurs: float RGB + alpha and what is needed to write
+  the result back alike (grey replicated to RGB and averaged back, alpha passed through, 16-bit
+  kept), with the EXIF orientation of camera photos applied;
+- `read_rgb_uint8`, for dataset frames: exact 8-bit RGB values as stored (no EXIF rotation, so
+  `image_size`, which reads only the header, agrees with it); 16-bit frames are refused.
+`write_png` writes 8/16-bit PNGs atomically. No TensorFlow.
 """
 
 import dataclasses
@@ -26,6 +27,23 @@ PathLike = Union[str, os.PathLike]
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
 
+class ImageError(ValueError):
+  """An input image cannot be read; the message names the file."""
+
+
+@dataclasses.dataclass
+class Photo:
+  """An image as the model sees it plus what is needed to write the result alike.
+
+  rgb: float32 HxWx3 in [0, 1]. alpha: float32 HxW in [0, 1] or None. channels: 1 (grey),
+  2 (grey + alpha), 3 or 4, as in the file. bit_depth: 8 or 16.
+  """
+  rgb: np.ndarray
+  alpha: Optional[np.ndarray]
+  channels: int
+  bit_depth: int
+
+
 def round_to_uint8(x: np.ndarray) -> np.ndarray:
   """Rounds floats on the [0, 255] scale half up to uint8, clipping to the range (the official
   rule, see `deepdeblur_jax.quantization`)."""
@@ -37,24 +55,72 @@ def is_image_file(path: PathLike) -> bool:
   return str(path).lower().endswith(IMAGE_EXTENSIONS)
 
 
-def read_rgb_uint8(path: PathLike) -> np.ndarray:
-  """Reads an image as an HxWx3 uint8 array; grayscale, palette and RGBA become RGB.
+def _decode(path: PathLike, orient: bool) -> tuple[np.ndarray, int]:
+  """(pixels as stored: HxW or HxWxC uint8/uint16 with C in 2..4, bit depth 8 or 16) of an image
+  file, turned by its EXIF orientation when `orient`; raises ImageError naming `path`."""
+  try:
+    png16 = read_png16(path)
+    if png16 is not None:
+      return png16, 16
+    with Image.open(path) as im:
+      if orient:
+        im = ImageOps.exif_transpose(im)
+      if im.mode in ('I;16', 'I;16B', 'I;16L', 'I;16N'):
+        return np.asarray(im, np.uint16), 16
+      if im.mode in ('I', 'F'):  # 16/32-bit grey TIFFs
+        values = np.asarray(im)
+        if values.dtype.kind == 'f' or values.max() > 65535 or values.min() < 0:
+          raise ImageError(f'{path}: {im.mode} image with values outside 0..65535 is not supported')
+        return values.astype(np.uint16), 16
+      if im.mode == 'P':
+        im = im.convert('RGBA' if 'transparency' in im.info else 'RGB')
+      elif im.mode in ('1', 'L'):
+        im = im.convert('L')
+      elif im.mode not in ('LA', 'RGB', 'RGBA'):
+        im = im.convert('RGBA' if 'A' in im.mode else 'RGB')
+      return np.asarray(im), 8
+  except ImageError:
+    raise
+  except (OSError, UnidentifiedImageError, ValueError, SyntaxError,
+          Image.DecompressionBombError) as e:
+    raise ImageError(f'cannot read image {path}: {e}') from e
 
-  Raises FileNotFoundError for a missing file and ValueError naming the path for a
-  file Pillow cannot decode.
+
+def _from_array(array: np.ndarray, bit_depth: int) -> Photo:
+  peak = 65535.0 if bit_depth == 16 else 255.0
+  a = np.asarray(array, np.float32) / peak
+  if a.ndim == 2:
+    a = a[..., None]
+  channels = a.shape[2]
+  color = a[..., :1] if channels in (1, 2) else a[..., :3]
+  alpha = a[..., -1] if channels in (2, 4) else None
+  return Photo(np.ascontiguousarray(np.broadcast_to(color, a.shape[:2] + (3,))), alpha,
+               channels, bit_depth)
+
+
+def read_photo(path: PathLike) -> Photo:
+  """Reads an image file, EXIF orientation applied; raises ImageError naming `path` when it
+  cannot be decoded."""
+  return _from_array(*_decode(path, orient=True))
+
+
+def read_rgb_uint8(path: PathLike) -> np.ndarray:
+  """Reads an 8-bit image as an HxWx3 uint8 array, values as stored; grayscale, palette and
+  RGBA become RGB (alpha dropped).
+
+  Raises FileNotFoundError for a missing file and ImageError (a ValueError) naming the path for
+  a file that cannot be decoded or is 16-bit.
   """
   path = pathlib.Path(path)
   if not path.is_file():
     raise FileNotFoundError(f'image file not found: {path}')
-  try:
-    with Image.open(path) as img:
-      img.load()
-      if img.mode in ('I;16', 'I;16B', 'I;16L', 'I'):
-        raise ValueError(f'{path}: 16/32-bit images are not supported (mode {img.mode})')
-      rgb = img.convert('RGB')
-  except (OSError, SyntaxError, Image.DecompressionBombError) as e:
-    raise ValueError(f'cannot read image {path}: {e}') from e
-  return np.asarray(rgb, dtype=np.uint8)
+  array, bit_depth = _decode(path, orient=False)
+  if bit_depth != 8:
+    raise ImageError(f'{path}: 16-bit images are not supported as data (8-bit RGB expected)')
+  if array.ndim == 2:
+    array = array[..., None]
+  color = array[..., :1] if array.shape[2] in (1, 2) else array[..., :3]
+  return np.ascontiguousarray(np.broadcast_to(color, array.shape[:2] + (3,)))
 
 
 def image_size(path: PathLike) -> tuple[int, int]:
@@ -68,6 +134,19 @@ def image_size(path: PathLike) -> tuple[int, int]:
   except (OSError, SyntaxError) as e:
     raise ValueError(f'cannot read image header of {path}: {e}') from e
   return height, width
+
+
+def to_array(rgb: np.ndarray, like: Photo) -> np.ndarray:
+  """Clips float RGB in [0, 1] and quantises it to `like`'s bit depth and channel layout."""
+  peak = 65535.0 if like.bit_depth == 16 else 255.0
+  dtype = np.uint16 if like.bit_depth == 16 else np.uint8
+  color = np.clip(np.asarray(rgb, np.float32), 0.0, 1.0)
+  if like.channels in (1, 2):
+    color = color.mean(axis=-1, keepdims=True)
+  if like.alpha is not None:
+    color = np.concatenate([color, like.alpha[..., None]], axis=-1)
+  out = quantization.quantize(color * np.float32(peak), peak).astype(dtype)
+  return out[..., 0] if out.shape[-1] == 1 else out
 
 
 def write_png(path: PathLike, array: np.ndarray) -> None:
@@ -89,77 +168,6 @@ def write_png(path: PathLike, array: np.ndarray) -> None:
       f.write(encode_png16(array))
     else:
       Image.fromarray(array).save(f, format='PNG', compress_level=1)
-
-
-class ImageError(ValueError):
-  """An input image cannot be read; the message names the file."""
-
-
-@dataclasses.dataclass
-class Photo:
-  """An image as the model sees it plus what is needed to write the result alike.
-
-  rgb: float32 HxWx3 in [0, 1]. alpha: float32 HxW in [0, 1] or None. channels: 1 (grey),
-  2 (grey + alpha), 3 or 4, as in the file. bit_depth: 8 or 16.
-  """
-  rgb: np.ndarray
-  alpha: Optional[np.ndarray]
-  channels: int
-  bit_depth: int
-
-
-def _from_array(array: np.ndarray, bit_depth: int) -> Photo:
-  peak = 65535.0 if bit_depth == 16 else 255.0
-  a = np.asarray(array, np.float32) / peak
-  if a.ndim == 2:
-    a = a[..., None]
-  channels = a.shape[2]
-  color = a[..., :1] if channels in (1, 2) else a[..., :3]
-  alpha = a[..., -1] if channels in (2, 4) else None
-  return Photo(np.ascontiguousarray(np.broadcast_to(color, a.shape[:2] + (3,))), alpha,
-               channels, bit_depth)
-
-
-def read_photo(path: str) -> Photo:
-  """Reads an image file; raises ImageError naming `path` when it cannot be decoded."""
-  try:
-    png16 = read_png16(path)
-    if png16 is not None:
-      return _from_array(png16, 16)
-    with Image.open(path) as im:
-      im = ImageOps.exif_transpose(im)
-      if im.mode in ('I;16', 'I;16B', 'I;16L', 'I;16N'):
-        return _from_array(np.asarray(im, np.uint16), 16)
-      if im.mode in ('I', 'F'):  # 16/32-bit grey TIFFs
-        values = np.asarray(im)
-        if values.dtype.kind == 'f' or values.max() > 65535 or values.min() < 0:
-          raise ImageError(f'{path}: {im.mode} image with values outside 0..65535 is not supported')
-        return _from_array(values.astype(np.uint16), 16)
-      if im.mode == 'P':
-        im = im.convert('RGBA' if 'transparency' in im.info else 'RGB')
-      elif im.mode in ('1', 'L'):
-        im = im.convert('L')
-      elif im.mode not in ('LA', 'RGB', 'RGBA'):
-        im = im.convert('RGBA' if 'A' in im.mode else 'RGB')
-      return _from_array(np.asarray(im), 8)
-  except ImageError:
-    raise
-  except (OSError, UnidentifiedImageError, ValueError, SyntaxError,
-          Image.DecompressionBombError) as e:
-    raise ImageError(f'{path}: cannot read image ({e})') from e
-
-
-def to_array(rgb: np.ndarray, like: Photo) -> np.ndarray:
-  """Clips float RGB in [0, 1] and quantises it to `like`'s bit depth and channel layout."""
-  peak = 65535.0 if like.bit_depth == 16 else 255.0
-  dtype = np.uint16 if like.bit_depth == 16 else np.uint8
-  color = np.clip(np.asarray(rgb, np.float32), 0.0, 1.0)
-  if like.channels in (1, 2):
-    color = color.mean(axis=-1, keepdims=True)
-  if like.alpha is not None:
-    color = np.concatenate([color, like.alpha[..., None]], axis=-1)
-  out = quantization.quantize(color * np.float32(peak), peak).astype(dtype)
-  return out[..., 0] if out.shape[-1] == 1 else out
 
 
 def side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 8) -> np.ndarray:
