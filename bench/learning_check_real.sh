@@ -50,6 +50,7 @@ done
 PY="${PYTHON:-python3}"
 export PYTHONUNBUFFERED=1
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+source bench/device_env.sh  # on the GPU machine: ml_collections, dm-pix, tensorboardX from .whl
 SAMPLES="$(cd "$SAMPLES" && pwd)" || { echo "samples folder not found" >&2; exit 2; }
 ls "$SAMPLES"/gopro_train_mini/*/blur/*.png >/dev/null 2>&1 || \
     { echo "no gopro_train_mini/<SEQ>/blur/*.png in $SAMPLES" >&2; exit 2; }

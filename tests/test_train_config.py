@@ -1,14 +1,24 @@
 """Training config fields: shipped configs are valid, bad values name the field."""
 
+import importlib
+import pathlib
+
 import pytest
 
-from configs import default, pytorch_l1, quickstart, tiny
+from configs import default
 from deepdeblur_jax.config_validation import ConfigError, validate_config
 
+SHIPPED_CONFIGS = sorted(p.stem for p in (pathlib.Path(__file__).parents[1] / 'configs').glob('*.py')
+                         if p.stem != '__init__')
 
-@pytest.mark.parametrize('module', [default, pytorch_l1, quickstart, tiny])
-def test_shipped_configs_are_valid(module):
-  config = module.get_config()
+
+def test_every_config_is_checked():
+  assert {'default', 'pytorch_l1', 'quickstart', 'real_cpu', 'real_gpu', 'tiny'} <= set(SHIPPED_CONFIGS)
+
+
+@pytest.mark.parametrize('name', SHIPPED_CONFIGS)
+def test_shipped_configs_are_valid(name):
+  config = importlib.import_module(f'configs.{name}').get_config()
   if config.data.dataset != 'synthetic':  # the real datasets' folder comes from the user
     config.data.root = '/data/GOPRO_Large'
   validate_config(config)
