@@ -18,8 +18,12 @@ $(STAMP): requirements.txt requirements-test.txt requirements-tpu.txt | $(VPY)
 
 install: $(STAMP)
 
+# Two pytest-xdist workers (the CI machine has 2 cores; most of the time is XLA compiling, one
+# thread each), handed one test at a time, slowest files first (tests/conftest.py).
+TEST_WORKERS ?= 2
+
 test: install
-	$(VPY) -m pytest -q tests
+	$(VPY) -m pytest -q -n $(TEST_WORKERS) --maxschedchunk 1 tests
 
 demo: install
 	$(VPY) -m deepdeblur_jax.main --config=configs/quickstart.py --workdir=runs/quickstart

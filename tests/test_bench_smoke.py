@@ -25,10 +25,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _conv_macs(module, params, *args):
-  """Sum over every nn.Conv of out_pixels * prod(kernel shape), from captured conv outputs."""
-  _, state = module.apply({'params': params}, *args,
-                          capture_intermediates=lambda mdl, _: isinstance(mdl, nn.Conv),
-                          mutable=['intermediates'])
+  """Sum over every nn.Conv of out_pixels * prod(kernel shape), from captured conv outputs
+  (their shapes only: jax.eval_shape traces the model without computing it)."""
+  _, state = jax.eval_shape(
+      lambda p, *a: module.apply({'params': p}, *a,
+                                 capture_intermediates=lambda mdl, _: isinstance(mdl, nn.Conv),
+                                 mutable=['intermediates']), params, *args)
   kernels = {'/'.join(str(getattr(k, 'key', k)) for k in path[:-1]): leaf
              for path, leaf in jax.tree_util.tree_leaves_with_path(params)
              if str(getattr(path[-1], 'key', '')) == 'kernel'}

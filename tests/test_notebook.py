@@ -41,6 +41,12 @@ def test_notebook_runs_on_cpu(tmp_path):
       'SHOW_TENSORBOARD = False',
       'UPLOAD_PHOTO = False',
   ]))
+  # After the plan (it reads the compiler's memory analysis, so it compiles afresh), the kernel
+  # keeps compiled programs in the test session's persistent cache ($DEEPDEBLUR_CACHE, set by
+  # conftest), where the tiny train and eval steps of the other tests already are.
+  plan_cell = next(i for i, cell in enumerate(nb.cells) if 'plan(config, runtime)' in cell.source)
+  nb.cells.insert(plan_cell + 1, nbformat.v4.new_code_cell(
+      'from deepdeblur_jax import compilation_cache\ncompilation_cache.enable()'))
   client = NotebookClient(nb, timeout=600, kernel_name='python3',
                           resources={'metadata': {'path': str(REPO)}})
   client.execute()

@@ -21,6 +21,9 @@ needs_libtpu = pytest.mark.skipif(
             f'libtpu cannot be installed on {sys.platform} {platform.machine()} '
             '(it is published for Linux x86-64 only)'))
 
+# The plans read the compiler's memory and cost analyses: compile afresh, not from the cache.
+pytestmark = pytest.mark.usefixtures('without_compilation_cache')
+
 REQUIRED_FIELDS = ('topology', 'num_chips', 'chip', 'global_batch', 'fits', 'hbm_bytes_per_chip',
                    'peak_bytes_per_chip', 'argument_bytes_per_chip', 'temp_bytes_per_chip',
                    'xla_flops_per_chip', 'analytic_flops_per_chip', 'xla_bytes_accessed_per_chip',

@@ -145,9 +145,11 @@ def test_adversarial_step_updates_d_first_then_g_with_updated_d():
     adv = losses.generator_adversarial_loss(d0.apply_fn({'params': d_p}, outs[0]))
     return losses.content_loss(outs, sharp_p, 'mse')[0] + 0.5 * adv
 
+  g_loss_and_grads = jax.jit(jax.value_and_grad(g_loss))  # one compile for both calls
+
   def g_update(d_p):
     """(G loss, G params after one Adam step) against discriminator params `d_p`."""
-    loss, grads = jax.jit(jax.value_and_grad(g_loss))(g_params, d_p)
+    loss, grads = g_loss_and_grads(g_params, d_p)
     updates, _ = tx.update(grads, tx.init(g_params), g_params)
     return loss, optax.apply_updates(g_params, updates)
 
