@@ -37,15 +37,9 @@ PY = sys.executable
 
 def _prepare(out: pathlib.Path, size: int, count: int) -> None:
   """Weights (.pt and converted checkpoint) and `count` size x size PNGs under `out`."""
-  import torch  # pylint: disable=g-import-not-at-top
   from PIL import Image  # pylint: disable=g-import-not-at-top
-  from bench.torch_model import MSResNet  # pylint: disable=g-import-not-at-top
-  if not (out / 'ckpt').exists():
-    torch.manual_seed(0)
-    torch.save({'G': MSResNet().state_dict()}, out / 'weights.pt')
-    subprocess.run([PY, str(REPO / 'tools' / 'convert_pytorch.py'), '--input',
-                    str(out / 'weights.pt'), '--output', str(out / 'ckpt')], check=True,
-                   capture_output=True)
+  from bench.torch_model import write_random_checkpoint  # pylint: disable=g-import-not-at-top
+  write_random_checkpoint(out)
   images = out / 'input'
   shutil.rmtree(images, ignore_errors=True)
   images.mkdir(parents=True)

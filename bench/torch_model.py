@@ -13,6 +13,9 @@ rgb_range/2 is subtracted from every level and added back to every output. Used 
 tests and by benchmarks; never imported by the JAX package.
 """
 
+import pathlib
+import subprocess
+import sys
 from typing import List, Optional, Sequence
 
 import torch
@@ -113,3 +116,17 @@ class Discriminator(nn.Module):
     for conv in self.conv_layers:
       x = self.act(conv(x))
     return self.dense(x)
+
+
+def write_random_checkpoint(out: pathlib.Path) -> None:
+  """Seeded random MSResNet weights as OUT/weights.pt and, through tools/convert_pytorch.py, as
+  the inference checkpoint OUT/ckpt (skipped when OUT/ckpt exists): the same model on both sides
+  of a JAX-vs-PyTorch benchmark."""
+  if (out / 'ckpt').exists():
+    return
+  torch.manual_seed(0)
+  torch.save({'G': MSResNet().state_dict()}, out / 'weights.pt')
+  subprocess.run([sys.executable, str(pathlib.Path(__file__).resolve().parents[1] / 'tools' /
+                                      'convert_pytorch.py'),
+                  '--input', str(out / 'weights.pt'), '--output', str(out / 'ckpt')],
+                 check=True, capture_output=True)

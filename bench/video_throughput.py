@@ -19,7 +19,6 @@ import fractions
 import json
 import os
 import pathlib
-import subprocess
 import sys
 import time
 from typing import Tuple
@@ -28,7 +27,6 @@ import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SAMPLES = REPO.parent / 'shared' / 'samples' / 'gopro_train_mini'
-PY = sys.executable
 sys.path.insert(0, str(REPO))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -38,14 +36,8 @@ from deepdeblur_jax.io.photos import read_rgb_uint8
 
 def _prepare(out: pathlib.Path, frames: int) -> None:
   """Weights (.pt and converted checkpoint), a one-frame warm-up clip and the timed clip."""
-  import torch
-  from bench.torch_model import MSResNet
-  if not (out / 'ckpt').exists():
-    torch.manual_seed(0)
-    torch.save({'G': MSResNet().state_dict()}, out / 'weights.pt')
-    subprocess.run([PY, str(REPO / 'tools' / 'convert_pytorch.py'), '--input',
-                    str(out / 'weights.pt'), '--output', str(out / 'ckpt')], check=True,
-                   capture_output=True)
+  from bench.torch_model import write_random_checkpoint
+  write_random_checkpoint(out)
   paths = sorted(SAMPLES.glob('*/blur/*.png')) if SAMPLES.is_dir() else []
   rng = np.random.default_rng(0)
   images = [read_rgb_uint8(paths[i % len(paths)]) if paths
