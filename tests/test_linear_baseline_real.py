@@ -1,0 +1,59 @@
+"""bench/linear_baseline_real.py recovers a known filter and applies it as scipy.ndimage does."""
+
+import pathlib
+import sys
+
+import numpy as np
+from scipy import ndimage
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from bench import linear_baseline_real  # noqa: E402
+from deepdeblur_jax.io import photos  # noqa: E402
+
+
+def _correct(blur: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
+  """Independent reference: blur + sum over input channels of scipy's correlation + bias."""
+  return blur + bias + np.stack(
+      [sum(ndimage.correlate(blur[..., c_in], kernel[:, :, c_in, c_out], mode='constant')
+           for c_in in range(3)) for c_out in range(3)], axis=-1)
+
+
+def _write_samples(root: pathlib.Path, kernel: np.ndarray, bias: np.ndarray) -> None:
+  rng = np.random.default_rng(0)
+  for split, count in (('train', 3), ('test', 2)):
+    for i in range(count):
+      blur = rng.integers(90, 160, (40, 52, 3)).astype(np.uint8)
+      sharp = _correct(blur / 255.0, kernel, bias)
+      assert 0 < sharp.min() and sharp.max() < 1
+      sharp_u8 = np.round(sharp * 255).astype(np.uint8)
+      if split == 'train':
+        folder = root / 'gopro_train_mini' / 'GOPR0001_00_00'
+        photos.write_png(folder / 'blur' / f'{i:06d}.png', blur)
+        photos.write_png(folder / 'sharp' / f'{i:06d}.png', sharp_u8)
+      else:
+        photos.write_png(root / 'gopro_test' / f'GOPR{i + 2:04d}_11_00_000001_blur.png', blur)
+        photos.write_png(root / 'gopro_test' / f'GOPR{i + 2:04d}_11_00_000001_sharp.png', sharp_u8)
+
+
+def test_recovers_a_known_filter_and_applies_it_like_scipy(tmp_path, capsys):
+  rng = np.random.default_rng(1)
+  kernel = rng.normal(0, 0.01, (5, 5, 3, 3))
+  bias = np.array([0.01, -0.02, 0.015])
+  _write_samples(tmp_path, kernel, bias)
+  train, test = linear_baseline_real.sample_pairs(tmp_path)
+  assert len(train) == 3 and len(test) == 2
+  fitted, fitted_bias = linear_baseline_real.fit_filter(train, 5, pixels_per_image=1500,
+                                                        ridge=1e-9)
+  # The only error left is the uint8 rounding of the sharp frames (std 0.0011).
+  np.testing.assert_allclose(fitted, kernel, atol=4e-3)
+  np.testing.assert_allclose(fitted_bias, bias, atol=4e-3)
+  blur = rng.uniform(0.2, 0.8, (30, 33, 3))
+  np.testing.assert_allclose(linear_baseline_real.apply_filter(blur, kernel, bias),
+                             _correct(blur, kernel, bias), atol=1e-9)
+  rows = linear_baseline_real.evaluate(test, fitted, fitted_bias)
+  assert all(r['filtered'] > r['blurry'] + 10 for r in rows), rows
+  assert linear_baseline_real.main(['--samples', str(tmp_path), '--sizes', '3',
+                                    '--pixels', '500']) == 0
+  out = capsys.readouterr().out
+  assert '3x3 filter, test pairs: mean gain +' in out and 'training frames' in out
