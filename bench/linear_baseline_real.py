@@ -28,7 +28,13 @@ def _load(path: pathlib.Path) -> np.ndarray:
   return photos.read_rgb_uint8(str(path)).astype(np.float64) / 255.0
 
 
-def fit_filter(pairs: Sequence[Tuple[pathlib.Path, pathlib.Path]], size: int,
+def load_pairs(pairs: Sequence[Tuple[pathlib.Path, pathlib.Path]]
+               ) -> List[Tuple[str, np.ndarray, np.ndarray]]:
+  """(name, blur, sharp) in [0, 1] for each (blur path, sharp path), read once."""
+  return [(blur.name, _load(blur), _load(sharp)) for blur, sharp in pairs]
+
+
+def fit_filter(pairs: Sequence[Tuple[str, np.ndarray, np.ndarray]], size: int,
                pixels_per_image: int, seed: int = 0, ridge: float = 1e-3
                ) -> Tuple[np.ndarray, np.ndarray]:
   """(filter [K, K, 3 in, 3 out], bias [3]) minimising |blur + filter * blur + bias - sharp|^2."""
@@ -38,8 +44,7 @@ def fit_filter(pairs: Sequence[Tuple[pathlib.Path, pathlib.Path]], size: int,
   features = 3 * size * size + 1
   gram = np.zeros((features, features))
   cross = np.zeros((features, 3))
-  for blur_path, sharp_path in pairs:
-    blur, sharp = _load(blur_path), _load(sharp_path)
+  for _, blur, sharp in pairs:
     height, width, _ = blur.shape
     ys = rng.integers(half, height - half, pixels_per_image)
     xs = rng.integers(half, width - half, pixels_per_image)
@@ -70,13 +75,12 @@ def psnr_uint8(image: np.ndarray, sharp: np.ndarray) -> float:
                                        quantization.to_uint8(sharp * 255.0), data_range=255))
 
 
-def evaluate(pairs: Sequence[Tuple[pathlib.Path, pathlib.Path]], kernel: np.ndarray,
+def evaluate(pairs: Sequence[Tuple[str, np.ndarray, np.ndarray]], kernel: np.ndarray,
              bias: np.ndarray) -> List[Dict[str, float]]:
   """Blurry and filtered PSNR per pair."""
   rows = []
-  for blur_path, sharp_path in pairs:
-    blur, sharp = _load(blur_path), _load(sharp_path)
-    rows.append({'path': blur_path.name, 'blurry': psnr_uint8(blur, sharp),
+  for name, blur, sharp in pairs:
+    rows.append({'path': name, 'blurry': psnr_uint8(blur, sharp),
                  'filtered': psnr_uint8(apply_filter(blur, kernel, bias), sharp)})
   return rows
 
@@ -99,7 +103,7 @@ def main(argv=None) -> int:
   parser.add_argument('--sizes', default='5,11,21', help='comma list of odd filter sizes K')
   parser.add_argument('--pixels', type=int, default=20000, help='random pixels per frame')
   args = parser.parse_args(argv)
-  train, test = sample_pairs(args.samples)
+  train, test = (load_pairs(pairs) for pairs in sample_pairs(args.samples))
   for size in (int(v) for v in args.sizes.split(',')):
     kernel, bias = fit_filter(train, size, args.pixels)
     for label, pairs in (('test pairs', test), ('training frames', train)):

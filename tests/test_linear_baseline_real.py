@@ -41,7 +41,8 @@ def test_recovers_a_known_filter_and_applies_it_like_scipy(tmp_path, capsys):
   kernel = rng.normal(0, 0.01, (5, 5, 3, 3))
   bias = np.array([0.01, -0.02, 0.015])
   _write_samples(tmp_path, kernel, bias)
-  train, test = linear_baseline_real.sample_pairs(tmp_path)
+  train, test = (linear_baseline_real.load_pairs(pairs)
+                 for pairs in linear_baseline_real.sample_pairs(tmp_path))
   assert len(train) == 3 and len(test) == 2
   fitted, fitted_bias = linear_baseline_real.fit_filter(train, 5, pixels_per_image=1500,
                                                         ridge=1e-9)
