@@ -13,7 +13,7 @@ def _import_summary_writer() -> Any:
   """tensorboardX's SummaryWriter, imported without PyTorch.
 
   tensorboardX imports torch at import time when it is installed (only to accept torch tensors,
-  which this project never passes): ~3.5 s and ~300 MB per training process. A None entry in
+  which this project never passes): ~3.5 s and ~180 MB per training process. A None entry in
   sys.modules makes `import torch` fail inside that import (documented import-system
   behaviour), and the entry is removed afterwards, so torch still imports normally later. If
   torch is already imported, it is left alone.
