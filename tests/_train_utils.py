@@ -28,19 +28,26 @@ def run_python(args, env_extra=None, timeout=240):
                         text=True, timeout=timeout, check=False)
 
 
-def tensorboard_texts(logdir):
-  """{tag: [text, ...]} of every text summary in the event files of `logdir` (TFRecord framing
-  read directly: 8-byte length, 4-byte CRC, payload, 4-byte CRC)."""
-  texts = {}
+def tensorboard_events(logdir):
+  """Every Event in the event files of `logdir` (TFRecord framing read directly: 8-byte length,
+  4-byte CRC, payload, 4-byte CRC)."""
+  events = []
   for name in sorted(os.listdir(logdir)):
     data = open(os.path.join(logdir, name), 'rb').read()
     pos = 0
     while pos < len(data):
       (length,) = struct.unpack('<Q', data[pos:pos + 8])
-      event = event_pb2.Event.FromString(data[pos + 12:pos + 12 + length])
+      events.append(event_pb2.Event.FromString(data[pos + 12:pos + 12 + length]))
       pos += 12 + length + 4
-      for value in event.summary.value:
-        if value.metadata.plugin_data.plugin_name == 'text':
-          tag = value.tag.replace('/text_summary', '')
-          texts.setdefault(tag, []).append(value.tensor.string_val[0].decode())
+  return events
+
+
+def tensorboard_texts(logdir):
+  """{tag: [text, ...]} of every text summary in the event files of `logdir`."""
+  texts = {}
+  for event in tensorboard_events(logdir):
+    for value in event.summary.value:
+      if value.metadata.plugin_data.plugin_name == 'text':
+        tag = value.tag.replace('/text_summary', '')
+        texts.setdefault(tag, []).append(value.tensor.string_val[0].decode())
   return texts

@@ -2,15 +2,12 @@
 
 import io
 import json
-import os
-import struct
 import sys
 
 import numpy as np
 from PIL import Image
-from tensorboardX.proto import event_pb2
 
-from _train_utils import run_python, tensorboard_texts
+from _train_utils import run_python, tensorboard_events, tensorboard_texts
 
 _WRITE_THEN_IMPORT_TORCH = '''
 import json, sys
@@ -28,19 +25,6 @@ print(json.dumps({'torch_loaded_by_writer': torch_loaded_by_writer,
 '''
 
 
-def _events(logdir):
-  """Every Event in the event files of `logdir` (TFRecord framing read directly)."""
-  events = []
-  for name in sorted(os.listdir(logdir)):
-    data = open(os.path.join(logdir, name), 'rb').read()
-    pos = 0
-    while pos < len(data):
-      (length,) = struct.unpack('<Q', data[pos:pos + 8])
-      events.append(event_pb2.Event.FromString(data[pos + 12:pos + 12 + length]))
-      pos += 12 + length + 4
-  return events
-
-
 def test_writes_scalars_images_text_without_importing_torch(tmp_path):
   logdir = tmp_path / 'tb'
   proc = run_python(['-c', _WRITE_THEN_IMPORT_TORCH, str(logdir)],
@@ -49,7 +33,7 @@ def test_writes_scalars_images_text_without_importing_torch(tmp_path):
   result = json.loads(proc.stdout.strip().splitlines()[-1])
   assert result == {'torch_loaded_by_writer': False, 'torch_ok': True}
 
-  values = {(e.step, v.tag): v for e in _events(str(logdir)) for v in e.summary.value}
+  values = {(e.step, v.tag): v for e in tensorboard_events(str(logdir)) for v in e.summary.value}
   assert values[(3, 'train/loss')].simple_value == 0.25
   png = values[(3, 'eval/pair')].image.encoded_image_string
   np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))),
@@ -64,4 +48,5 @@ def test_torch_imported_before_is_left_alone(tmp_path):
   writer.write_scalars(1, {'x': 1.0})
   writer.close()
   assert sys.modules['torch'] is torch
-  assert [v.simple_value for e in _events(str(tmp_path)) for v in e.summary.value] == [1.0]
+  values = [v.simple_value for e in tensorboard_events(str(tmp_path)) for v in e.summary.value]
+  assert values == [1.0]
