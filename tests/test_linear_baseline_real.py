@@ -19,7 +19,7 @@ def _correct(blur: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarr
            for c_in in range(3)) for c_out in range(3)], axis=-1)
 
 
-def _write_samples(root: pathlib.Path, kernel: np.ndarray, bias: np.ndarray) -> None:
+def _write_frames(root: pathlib.Path, kernel: np.ndarray, bias: np.ndarray) -> None:
   rng = np.random.default_rng(0)
   for split, count in (('train', 3), ('test', 2)):
     for i in range(count):
@@ -37,7 +37,7 @@ def test_recovers_a_known_filter_and_applies_it_like_scipy(tmp_path, capsys):
   rng = np.random.default_rng(1)
   kernel = rng.normal(0, 0.01, (5, 5, 3, 3))
   bias = np.array([0.01, -0.02, 0.015])
-  _write_samples(tmp_path, kernel, bias)
+  _write_frames(tmp_path, kernel, bias)
   train, test = (linear_baseline_real.load_pairs(pairs)
                  for pairs in linear_baseline_real.data_pairs(tmp_path))
   assert len(train) == 3 and len(test) == 2
