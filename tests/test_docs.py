@@ -4,10 +4,11 @@ Every Markdown page (README.md, CONTRIBUTING.md, bench/*.md, docs/**/*.md) is ch
 - links and images (`[text](path)`, `![alt](path)`, `[ref]: path`, HTML `href`/`src`) to a relative
   path that does not exist in the repository, or to an `#anchor` that is no heading of the target
   page (GitHub's heading slugs);
-- commands in code blocks (continuation lines joined) and inline code that run `tools/NAME.py` with an option its
-  argparse parser does not define (options must be spelt in full), or `deepdeblur_jax.main` with
-  a flag main does not define, or a `--config.FIELD[.SUB]` override naming no field of the config
-  file given with --config on that command (configs/default.py when there is none).
+- commands in code blocks (continuation lines joined) and in inline code that run
+  `tools/NAME.py` with an option its argparse parser does not define (options must be spelt in
+  full), or `deepdeblur_jax.main` with a flag main does not define, or a `--config.FIELD[.SUB]`
+  override naming no field of the config file given with --config on that command
+  (configs/default.py when there is none).
 `...` stands for anything and is never checked. The checker's own tests plant each kind of error.
 """
 
@@ -19,7 +20,7 @@ import pathlib
 import re
 import sys
 import urllib.parse
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from typing import Iterator, List, Optional, Set, Tuple
 
 import pytest
 
@@ -35,7 +36,8 @@ _REF_DEF = re.compile(r'^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+["\'(].*)?$')
 _HTML_LINK = re.compile(r'<(?:a|img|source)\b[^>]*?\b(?:href|src)\s*=\s*["\']([^"\']+)["\']', re.I)
 _HTML_ANCHOR = re.compile(r'<[^>]+\b(?:id|name)\s*=\s*["\']([^"\']+)["\']', re.I)
 _INLINE_CODE = re.compile(r'(`+)(?:(?!\1).)+?\1', re.S)
-_COMMAND = re.compile(r'(?:^|[\s/"\'=(])(tools/(\w+)\.py|deepdeblur_jax\.main|deepdeblur_jax/main\.py)'
+_COMMAND = re.compile(r'(?:^|[\s/"\'=(])'
+                      r'(tools/(\w+)\.py|deepdeblur_jax\.main|deepdeblur_jax/main\.py)'
                       r'(?=\s|$|["\')])')
 _SEPARATOR = re.compile(r'\s(?:&&|\|\||;|\||>>?|2>&1|2>)(?:\s|$)|;\s|\s#')
 _FLAG = re.compile(r'(?<![^\s"\'])(--?[A-Za-z][\w.-]*)(=\S*)?')

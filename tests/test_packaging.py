@@ -13,7 +13,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 
 def _requirement_lines(name: str) -> list:
   lines = (REPO / name).read_text().splitlines()
-  return [line.split(' #')[0].strip() for line in lines if line.strip() and not line.startswith('#')]
+  return [line.split(' #')[0].strip() for line in lines
+          if line.strip() and not line.startswith('#')]
 
 
 def test_tpu_plan_extra_repeats_requirements_tpu():
