@@ -14,9 +14,11 @@ when the iterator is closed, or, should this process die, by themselves within a
 """
 
 import dataclasses
+import gc
 import os
 import threading
 import time
+import traceback
 from typing import Any, Iterator, Optional
 
 import grain
@@ -164,8 +166,12 @@ def create_train_dataset(config: Any, start_step: int = 0, process_index: int = 
                                                 prefetch_buffer_size=2))
   if not flags.FLAGS.is_parsed():  # Grain reads its absl flags when it starts workers
     flags.FLAGS.mark_as_parsed()  # their defaults, where no absl app parsed a command line
-  # Each worker makes one batch at a time and holds up to two finished ones.
+  # Each worker makes one batch at a time and holds up to two finished ones. Batches come back
+  # pickled, not in shared memory: Python < 3.13 then lets the resource tracker report blocks
+  # still in flight as leaked when the process exits right after an error.
   ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=0, prefetch_buffer_size=0))
+  ds = grain.experimental.WithOptionsIterDataset(
+      ds, grain.experimental.DatasetOptions(min_shm_size=_NUM_ELEMENTS))
   return ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=workers,
                                                      per_worker_buffer_size=2),
                         worker_init_fn=_exit_with_parent)
@@ -173,11 +179,14 @@ def create_train_dataset(config: Any, start_step: int = 0, process_index: int = 
 
 def numpy_elements(ds: grain.IterDataset) -> Iterator[Any]:
   """Iterates `ds`; a bad file (an OSError or ValueError in any worker) comes out as a DataError
-  'input pipeline stopped: <first line>'. The iterator, with its worker processes, is closed when
-  iteration ends, fails, or the generator is closed."""
+  'input pipeline stopped: <first line>'. The iterator, with its worker processes, is closed and
+  released when iteration ends, fails, or the generator is closed (so that a process ended by
+  os._exit right after the error leaves no semaphore or shared memory for multiprocessing's
+  resource tracker to complain about)."""
   iterator = iter(ds)
   try:
     while True:
+      message = None
       try:
         element = next(iterator)
       except StopIteration:
@@ -185,10 +194,15 @@ def numpy_elements(ds: grain.IterDataset) -> Iterator[Any]:
       except (OSError, ValueError) as e:
         lines = str(e).strip().splitlines()
         message = lines[0] if lines else type(e).__name__
-        raise DataError(f'input pipeline stopped: {message}') from None
+        traceback.clear_frames(e.__traceback__)
+      if message is not None:  # raised outside `except`: no __context__ keeps Grain alive
+        raise DataError(f'input pipeline stopped: {message}')
       yield element
+      del element
   finally:
     iterator.close()
+    del iterator
+    gc.collect()
 
 
 def create_train_iterator(config: Any, start_step: int = 0, process_index: Optional[int] = None,
