@@ -2,7 +2,10 @@
 (Grain; in-process threads here, worker processes in test_grain_workers_make_the_same_batches)."""
 
 import collections
+import glob
 import itertools
+import os
+import tempfile
 
 import numpy as np
 import psutil
@@ -14,6 +17,7 @@ from configs import default, pytorch_l1
 from deepdeblur_jax.data import augment
 from deepdeblur_jax.data import grain_pipeline
 from deepdeblur_jax.data import input_pipeline
+from deepdeblur_jax.data import loaders
 from deepdeblur_jax.io import photos as image_io
 
 N_FILES = 6
@@ -321,16 +325,37 @@ def _workers():
           if '--multiprocessing-fork' in p.cmdline()]
 
 
+def _cache_folders():
+  return {p for root in ('/dev/shm', tempfile.gettempdir())
+          for p in glob.glob(os.path.join(root, 'deepdeblur-grain-cache-*'))}
+
+
 def test_grain_workers_make_the_same_batches(root):
   """Worker processes (each makes whole batches, in turn) give the one-thread batches, also
-  resumed at step 1 from the workers' caches; closing the iterator ends the workers."""
+  resumed at step 1 and from the cache folder they share (one file per pair, not per worker);
+  closing the iterator ends the workers and removes the cache."""
   config = _config(root, batch_size=4, num_parallel_calls=1)
   ref = _take(config, 5, source=grain_pipeline)
   config.data.num_workers = 2
   config.data.cache = True
-  before = _workers()
+  before, folders = _workers(), _cache_folders()
   it = grain_pipeline.create_train_iterator(config, 1, 0, 1)
-  _assert_batches_equal(list(itertools.islice(it, 4)), ref[1:])
+  _assert_batches_equal(list(itertools.islice(it, 4)), ref[1:])  # elements 4..19: every file
   assert len(_workers()) >= len(before) + 2  # the batches came from worker processes
+  (cache,) = _cache_folders() - folders
+  assert sorted(os.listdir(cache)) == [f'{i}.npy' for i in range(N_FILES)]
   it.close()
   assert _workers() == before
+  assert _cache_folders() == folders
+
+
+def test_loader_choice():
+  config = default.get_config()
+  warnings = []
+  assert loaders.input_module(config.data, warnings.append) is input_pipeline
+  config.data.loader = 'grain'
+  assert loaders.input_module(config.data, warnings.append) is grain_pipeline
+  assert not warnings
+  config.data.loader = 'torch'
+  with pytest.raises(ValueError, match='config.data.loader'):
+    loaders.input_module(config.data, warnings.append)

@@ -1,6 +1,7 @@
 """The Grain input pipeline (no TensorFlow): training batches and evaluation images.
 
-Training: a random-access source over the dataset's pairs (`PairSource`), a `grain.MapDataset`
+Training: a random-access source over the dataset's pairs (`PairSource`, with data.cache a folder
+of decoded pairs shared by the worker processes), a `grain.MapDataset`
 over this process's element positions mapped to global element indices g (see `sampling`), each
 made by reading file `FilePlan(seed).file_index(g)` and augmenting it with
 `np.random.default_rng([seed, g])` (`augment`), batched by Grain. Batches are made by
@@ -16,6 +17,8 @@ when the iterator is closed, or, should this process die, by themselves within a
 import dataclasses
 import gc
 import os
+import shutil
+import tempfile
 import threading
 import time
 import traceback
@@ -56,23 +59,31 @@ class Augmentation:
 
 
 class PairSource:
-  """Random access to decoded (blur, sharp) uint8 pairs; kept in memory if `cache` (in each
-  process that reads them). Errors name the file."""
+  """Random access to decoded (blur, sharp) uint8 pairs. Errors name the file.
 
-  def __init__(self, pairs: list[readers.ImagePair], cache: bool = False, min_size: int = 0):
+  With `cache_dir`, a decoded pair is also written there as one uncompressed .npy file (written
+  whole, then renamed) and later read back memory-mapped: worker processes share one cache (in
+  /dev/shm, the page cache, not one copy per process), whichever process decoded a file first.
+  """
+
+  def __init__(self, pairs: list[readers.ImagePair], cache_dir: Optional[str] = None,
+               min_size: int = 0):
     self._pairs = list(pairs)
-    self._cache = cache
+    self._cache_dir = cache_dir
     self._min_size = min_size
-    self._images: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
   def __len__(self) -> int:
     return len(self._pairs)
 
   def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
     i = int(index)
-    images = self._images.get(i)
-    if images is not None:
-      return images
+    cached = os.path.join(self._cache_dir, f'{i}.npy') if self._cache_dir else None
+    if cached:
+      try:
+        both = np.load(cached, mmap_mode='r')
+        return both[0], both[1]
+      except FileNotFoundError:
+        pass
     pair = self._pairs[i]
     images = (_read(pair.blur), _read(pair.sharp))
     if images[0].shape != images[1].shape:
@@ -81,9 +92,23 @@ class PairSource:
     h, w = images[0].shape[:2]
     if min(h, w) < self._min_size:
       raise ValueError(f'{pair.blur} is {h}x{w}, smaller than patch_size={self._min_size}')
-    if self._cache:
-      self._images[i] = images  # one dict assignment: safe under concurrent readers
+    if cached:
+      partial = f'{cached}.{os.getpid()}.{threading.get_ident()}.tmp'
+      with open(partial, 'wb') as f:
+        np.save(f, np.stack(images))
+      os.replace(partial, cached)
     return images
+
+
+def cache_folder(pairs: list[readers.ImagePair]) -> str:
+  """A new temporary folder for the decoded pairs: in /dev/shm (memory shared by all processes)
+  if it has room for all of them, else in the system's temporary folder."""
+  need = sum(2 * 3 * h * w + 256 for h, w in (photos.image_size(p.blur) for p in pairs))
+  root = None
+  if os.path.isdir('/dev/shm') and os.access('/dev/shm', os.W_OK):
+    if shutil.disk_usage('/dev/shm').free > need + (1 << 28):  # 256 MiB to spare
+      root = '/dev/shm'
+  return tempfile.mkdtemp(prefix='deepdeblur-grain-cache-', dir=root)
 
 
 def _read(path: str) -> np.ndarray:
@@ -142,8 +167,10 @@ def _exit_with_parent(worker_index: int, worker_count: int) -> None:
 
 
 def create_train_dataset(config: Any, start_step: int = 0, process_index: int = 0,
-                         process_count: int = 1) -> grain.IterDataset:
-  """The endless grain.IterDataset behind `create_train_iterator`."""
+                         process_count: int = 1, cache_dir: Optional[str] = None
+                         ) -> grain.IterDataset:
+  """The endless grain.IterDataset behind `create_train_iterator`; decoded pairs are kept in
+  `cache_dir` if given (see PairSource)."""
   data = config.data
   local = sampling.local_batch_size(config.batch_size, process_count)
   if config.patch_size < 1:
@@ -154,7 +181,7 @@ def create_train_dataset(config: Any, start_step: int = 0, process_index: int = 
     raise ValueError(f'process_index {process_index} not in [0, {process_count})')
   augment.to_output(np.zeros(1, np.float32), data.output_dtype)  # validate the dtype early
   pairs = readers.list_pairs(data, data.train_split)
-  element = TrainElement(PairSource(pairs, bool(data.cache), int(config.patch_size)),
+  element = TrainElement(PairSource(pairs, cache_dir, int(config.patch_size)),
                          sampling.FilePlan(config.seed, len(pairs)), int(config.seed), int(config.batch_size), int(start_step),
                          int(process_index), int(process_count), int(config.patch_size),
                          Augmentation.from_config(data))
@@ -211,12 +238,21 @@ def create_train_iterator(config: Any, start_step: int = 0, process_index: Optio
 
   B_local = config.batch_size // process_count; float32 in [0, 1], or uint8 if
   `data.output_dtype == 'uint8'`. Step s of the stream is the same for any `start_step <= s`,
-  process split, worker count and cached or uncached decoding. Close it (or let it end) to stop
-  the workers.
+  process split, worker count and cached or uncached decoding. With data.cache, decoded pairs
+  are kept in a temporary folder (`cache_folder`) shared by the workers. Close it (or let it end)
+  to stop the workers and remove that folder.
   """
   process_index, process_count = sampling.resolve_process(process_index, process_count)
-  ds = create_train_dataset(config, start_step, process_index, process_count)
-  yield from numpy_elements(ds)
+  if not config.data.cache:
+    yield from numpy_elements(create_train_dataset(config, start_step, process_index,
+                                                   process_count))
+    return
+  cache_dir = cache_folder(readers.list_pairs(config.data, config.data.train_split))
+  try:
+    yield from numpy_elements(create_train_dataset(config, start_step, process_index,
+                                                   process_count, cache_dir))
+  finally:
+    shutil.rmtree(cache_dir, ignore_errors=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,7 +278,8 @@ def create_eval_iterator(config: Any, process_index: Optional[int] = None,
   mine = sampling.local_eval_pairs(data, process_index, process_count)
   if not mine:
     return
-  ds = grain.MapDataset.range(len(mine)).map(EvalElement(PairSource(mine), str(data.output_dtype)))
+  element = EvalElement(PairSource(mine), str(data.output_dtype))
+  ds = grain.MapDataset.range(len(mine)).map(element)
   ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=min(2, num_threads(data)),
                                             prefetch_buffer_size=2))
   for element, pair in zip(numpy_elements(ds), mine):
