@@ -1,9 +1,9 @@
 """The Grain input pipeline (no TensorFlow): training batches and evaluation images.
 
-Training: a random-access source over the dataset's pairs (`PairSource`, with data.cache a folder
-of decoded pairs shared by the worker processes), a `grain.MapDataset`
-over this process's element positions mapped to global element indices g (see `sampling`), each
-made by reading file `FilePlan(seed).file_index(g)` and augmenting it with
+Training: a random-access source over the dataset's pairs (`PairSource`; with data.cache, a
+folder of decoded pairs shared by the worker processes) and a `grain.MapDataset` over this
+process's element positions, mapped to global element indices g (see `sampling`), each made by
+reading file `FilePlan(seed).file_index(g)` and augmenting it with
 `np.random.default_rng([seed, g])` (`augment`), batched by Grain. Batches are made by
 `data.num_workers` worker processes (Grain's `mp_prefetch`: worker w makes batches w, w + n, ...,
 which are returned in order), or by threads in this process when it is 0. So the content of
@@ -182,8 +182,9 @@ def create_train_dataset(config: Any, start_step: int = 0, process_index: int = 
   augment.to_output(np.zeros(1, np.float32), data.output_dtype)  # validate the dtype early
   pairs = readers.list_pairs(data, data.train_split)
   element = TrainElement(PairSource(pairs, cache_dir, int(config.patch_size)),
-                         sampling.FilePlan(config.seed, len(pairs)), int(config.seed), int(config.batch_size), int(start_step),
-                         int(process_index), int(process_count), int(config.patch_size),
+                         sampling.FilePlan(config.seed, len(pairs)), int(config.seed),
+                         int(config.batch_size), int(start_step), int(process_index),
+                         int(process_count), int(config.patch_size),
                          Augmentation.from_config(data))
   ds = grain.MapDataset.range(_NUM_ELEMENTS).map(element)
   ds = ds.batch(local, drop_remainder=True, batch_fn=StackBatch(str(data.output_dtype)))
@@ -194,8 +195,8 @@ def create_train_dataset(config: Any, start_step: int = 0, process_index: int = 
   if not flags.FLAGS.is_parsed():  # Grain reads its absl flags when it starts workers
     flags.FLAGS.mark_as_parsed()  # their defaults, where no absl app parsed a command line
   # Each worker makes one batch at a time and holds up to two finished ones. Batches come back
-  # pickled, not in shared memory: Python < 3.13 then lets the resource tracker report blocks
-  # still in flight as leaked when the process exits right after an error.
+  # pickled rather than in shared memory: blocks still in flight when the process exits right
+  # after an error would be reported as leaked by multiprocessing's resource tracker.
   ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=0, prefetch_buffer_size=0))
   ds = grain.experimental.WithOptionsIterDataset(
       ds, grain.experimental.DatasetOptions(min_shm_size=_NUM_ELEMENTS))
