@@ -21,7 +21,7 @@ from deepdeblur_jax.data import loaders
 from deepdeblur_jax.io import photos as image_io
 
 N_FILES = 6
-SOURCES = [input_pipeline, grain_pipeline]
+SOURCES = [pytest.param(input_pipeline, id='tf_data'), pytest.param(grain_pipeline, id='grain')]
 ONE = 16  # size of the single pair of split 'one'
 
 
