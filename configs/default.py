@@ -47,6 +47,9 @@ def get_data_config() -> ml_collections.ConfigDict:
   data.augment_noise = True  # Gaussian noise on blur only, sigma = |N(0,1)| * 2/255
   data.output_dtype = 'float32'  # 'float32' | 'uint8'
   data.num_parallel_calls = -1  # -1 = tf.data.AUTOTUNE
+  # 'tf_data' | 'grain' (no TensorFlow; the fallback where TensorFlow is not installed).
+  data.loader = 'tf_data'
+  data.num_workers = -1  # grain: worker processes, -1 = the CPU count, 0 = threads in-process
   # Synthetic dataset (generated on first use when dataset == 'synthetic').
   data.synthetic_train_sequences = 8
   data.synthetic_test_sequences = 2

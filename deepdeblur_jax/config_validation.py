@@ -4,6 +4,7 @@ from typing import Any, Callable, Iterable
 
 import ml_collections
 
+from deepdeblur_jax.data.loaders import LOADERS
 from deepdeblur_jax.data.readers import DATASETS, GOPRO_BLUR_KEYS
 from deepdeblur_jax.models.factory import DTYPES
 from deepdeblur_jax.models.generator import REMAT_MODES, UPSAMPLE_MODES
@@ -130,6 +131,12 @@ def validate_data_config(config: ml_collections.ConfigDict) -> None:
   check_choice(config, 'data.output_dtype', OUTPUT_DTYPES)
   check(config, 'data.num_parallel_calls', lambda v: _is_int(v) and (v == -1 or v >= 1),
         'an integer >= 1, or -1 for automatic')
+  if 'loader' in config.data:
+    check_choice(config, 'data.loader', LOADERS)
+  if 'num_workers' in config.data:
+    check(config, 'data.num_workers', lambda v: _is_int(v) and v >= -1,
+          'an integer >= 0 (grain worker processes; 0 = threads in this process), or -1 for '
+          'the CPU count')
   check(config, 'data.max_eval_images', lambda v: _is_int(v) and (v == -1 or v >= 1),
         'an integer >= 1, or -1 for every test image')
   if dataset == 'synthetic':

@@ -35,6 +35,8 @@ def test_bad_value_names_field(field, value, match):
     ('saturation_prob', 1.5, 'config.data.saturation_prob'),
     ('output_dtype', 'float16', 'config.data.output_dtype'),
     ('num_parallel_calls', 0, 'config.data.num_parallel_calls'),
+    ('loader', 'tfdata', 'config.data.loader'),
+    ('num_workers', -2, 'config.data.num_workers'),
     ('max_eval_images', 0, 'config.data.max_eval_images'),
 ])
 def test_bad_data_value_names_field(field, value, match):

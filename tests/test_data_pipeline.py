@@ -1,19 +1,27 @@
-"""Tests for deepdeblur_jax.data.input_pipeline (tf.data) and numpy_source."""
+"""Tests for the input pipelines: deepdeblur_jax.data.input_pipeline (tf.data) and grain_pipeline
+(Grain; in-process threads here, worker processes in test_grain_workers_make_the_same_batches)."""
 
 import collections
+import glob
 import itertools
+import os
+import tempfile
 
 import numpy as np
+import psutil
 import pytest
 from scipy import stats
 from skimage import color
 
 from configs import default, pytorch_l1
+from deepdeblur_jax.data import augment
+from deepdeblur_jax.data import grain_pipeline
 from deepdeblur_jax.data import input_pipeline
-from deepdeblur_jax.data import numpy_source
+from deepdeblur_jax.data import loaders
 from deepdeblur_jax.io import photos as image_io
 
 N_FILES = 6
+SOURCES = [pytest.param(input_pipeline, id='tf_data'), pytest.param(grain_pipeline, id='grain')]
 ONE = 16  # size of the single pair of split 'one'
 
 
@@ -57,6 +65,7 @@ def _config(root, batch_size=4, patch=16, augment=True, **kw):
   config.patch_size = patch
   data = config.data
   data.root = str(root)
+  data.num_workers = 0  # grain: threads in this process (worker processes are slow to start)
   for flag in ('augment_flip', 'augment_rgb_permute', 'augment_saturation', 'augment_noise'):
     setattr(data, flag, augment)
   for k, v in kw.items():
@@ -66,7 +75,9 @@ def _config(root, batch_size=4, patch=16, augment=True, **kw):
 
 def _take(config, n, start_step=0, index=0, count=1, source=input_pipeline):
   it = source.create_train_iterator(config, start_step, index, count)
-  return list(itertools.islice(it, n))
+  batches = list(itertools.islice(it, n))
+  it.close()  # stops the pipeline's threads or worker processes
+  return batches
 
 
 def _assert_batches_equal(a, b):
@@ -76,33 +87,36 @@ def _assert_batches_equal(a, b):
       np.testing.assert_array_equal(x[k], y[k])
 
 
-def test_batch_format(root):
+@pytest.mark.parametrize('source', SOURCES)
+def test_batch_format(root, source):
   config = _config(root)
-  batch = _take(config, 1)[0]
+  batch = _take(config, 1, source=source)[0]
   for k in ('blur', 'sharp'):
     assert batch[k].shape == (4, 16, 16, 3) and batch[k].dtype == np.float32
     assert 0.0 <= batch[k].min() and batch[k].max() <= 1.0
   config.data.output_dtype = 'uint8'
-  batch = _take(config, 1)[0]
+  batch = _take(config, 1, source=source)[0]
   assert batch['blur'].dtype == np.uint8 and batch['blur'].shape == (4, 16, 16, 3)
 
 
-def test_same_seed_same_batches_other_seed_differs(root):
+@pytest.mark.parametrize('source', SOURCES)
+def test_same_seed_same_batches_other_seed_differs(root, source):
   config = _config(root)
-  a, b = _take(config, 4), _take(config, 4)
+  a, b = _take(config, 4, source=source), _take(config, 4, source=source)
   _assert_batches_equal(a, b)
   config.seed = 8
-  c = _take(config, 4)
+  c = _take(config, 4, source=source)
   assert not np.array_equal(a[0]['blur'], c[0]['blur'])
 
 
-def test_resume_gives_the_uninterrupted_batches(root):
+@pytest.mark.parametrize('source', SOURCES)
+def test_resume_gives_the_uninterrupted_batches(root, source):
   config = _config(root, batch_size=4)
-  full = _take(config, 6)  # 24 elements: 4 epochs of 6 files
-  _assert_batches_equal(_take(config, 3, start_step=3), full[3:])
+  full = _take(config, 6, source=source)  # 24 elements: 4 epochs of 6 files
+  _assert_batches_equal(_take(config, 3, start_step=3, source=source), full[3:])
 
 
-@pytest.mark.parametrize('source', [input_pipeline, numpy_source])
+@pytest.mark.parametrize('source', SOURCES)
 def test_two_processes_make_the_one_process_batch(root, source):
   config = _config(root, batch_size=4)
   one = _take(config, 3, source=source)
@@ -114,21 +128,24 @@ def test_two_processes_make_the_one_process_batch(root, source):
       np.testing.assert_array_equal(np.concatenate([b0[k], b1[k]]), b[k])
 
 
-def test_cache_gives_identical_batches(root):
+@pytest.mark.parametrize('source', SOURCES)
+def test_cache_gives_identical_batches(root, source):
   config = _config(root)
-  a = _take(config, 4)
+  a = _take(config, 4, source=source)
   config.data.cache = True
-  _assert_batches_equal(_take(config, 4), a)
+  _assert_batches_equal(_take(config, 4, source=source), a)
 
 
-def test_batch_size_not_divisible_names_it(root):
+@pytest.mark.parametrize('source', SOURCES)
+def test_batch_size_not_divisible_names_it(root, source):
   with pytest.raises(ValueError, match='batch_size=3'):
-    _take(_config(root, batch_size=3), 1, count=2)
+    _take(_config(root, batch_size=3), 1, count=2, source=source)
 
 
-def test_each_epoch_reads_every_file_once(root):
+@pytest.mark.parametrize('source', SOURCES)
+def test_each_epoch_reads_every_file_once(root, source):
   config = _config(root, batch_size=3, patch=32, augment=False)
-  batches = _take(config, 4)  # 12 elements = 2 epochs of 6 files
+  batches = _take(config, 4, source=source)  # 12 elements = 2 epochs of 6 files
   sharp = np.concatenate([b['sharp'] for b in batches])
   refs = [_sharp(i, 32, 32).astype(np.float32) / 255 for i in range(N_FILES)]
   ids = [next(i for i, r in enumerate(refs) if np.array_equal(s, r)) for s in sharp]
@@ -139,7 +156,7 @@ def test_each_epoch_reads_every_file_once(root):
     np.testing.assert_array_equal(b, _blur(i, 32, 32).astype(np.float32) / 255)
 
 
-@pytest.mark.parametrize('source', [input_pipeline, numpy_source])
+@pytest.mark.parametrize('source', SOURCES)
 def test_crop_is_aligned_and_shared(root, source):
   config = _config(root, batch_size=8, patch=16, augment=False, train_split='coords',
                    crop_multiple=4, output_dtype='uint8')
@@ -155,7 +172,7 @@ def test_crop_is_aligned_and_shared(root, source):
   assert len(corners) > 10
 
 
-@pytest.mark.parametrize('source', [input_pipeline, numpy_source])
+@pytest.mark.parametrize('source', SOURCES)
 def test_pytorch_recipe_crops_at_any_pixel(root, source):
   """configs/pytorch_l1.py crops as DeepDeblur-PyTorch (randrange(0, h - ps + 1)), not at
   multiples of 4 as the paper's recipe."""
@@ -214,7 +231,7 @@ def _recover(blur, sharp, blur_ref, sharp_ref):
   return ts[0], perm, factor, float(np.sqrt(np.mean(residual[inside] ** 2)))
 
 
-@pytest.mark.parametrize('source', [input_pipeline, numpy_source])
+@pytest.mark.parametrize('source', SOURCES)
 def test_augmentation_statistics(root, source):
   """256 augmented elements of one pair; the same statistics pinned for both sources:
   the 8 dihedral transforms (as NumPy's flips) and 6 RGB permutations, each shared by blur and
@@ -252,57 +269,48 @@ def test_adjust_saturation_matches_skimage():
     ref = np.clip(color.hsv2rgb(hsv), 0, 1)
     got = input_pipeline.adjust_saturation(img, np.float32(factor)).numpy()
     np.testing.assert_allclose(got, ref, atol=2e-5)
-    got_np = numpy_source.scale_saturation(img, factor)
+    got_np = augment.scale_saturation(img, factor)
     assert got_np.dtype == np.float32 and got_np.shape == img.shape
     np.testing.assert_allclose(got_np, ref, atol=1e-6)
 
 
-def test_numpy_source_matches_tf_files_without_augmentation(root):
-  config = _config(root, batch_size=4, patch=32, augment=False)
-  _assert_batches_equal(_take(config, 3, source=numpy_source), _take(config, 3))
-
-
-def test_numpy_source_is_seeded_and_resumes(root):
-  """Its augmentation is pinned by test_augmentation_statistics."""
-  config = _config(root, batch_size=4, patch=16)
-  a = _take(config, 3, source=numpy_source)
-  _assert_batches_equal(a, _take(config, 3, source=numpy_source))
-  _assert_batches_equal(a[1:], _take(config, 2, start_step=1, source=numpy_source))
-  assert a[0]['blur'].shape == (4, 16, 16, 3) and a[0]['blur'].dtype == np.float32
-  config.data.output_dtype = 'uint8'
-  assert _take(config, 1, source=numpy_source)[0]['sharp'].dtype == np.uint8
-
-
-def test_patch_larger_than_image_names_the_file(root):
+@pytest.mark.parametrize('source', SOURCES)
+def test_patch_larger_than_image_names_the_file(root, source):
   config = _config(root, patch=64)
   with pytest.raises(Exception, match=r'blur_gamma/00000\d\.png is 32x32, smaller than '
                                       r'patch_size=64'):
-    _take(config, 1)
+    _take(config, 1, source=source)
 
 
-def test_eval_iterator(root):
+@pytest.mark.parametrize('source', SOURCES)
+def test_eval_iterator(root, source):
   config = _config(root)
-  items = list(input_pipeline.create_eval_iterator(config, 0, 1))
+  items = list(source.create_eval_iterator(config, 0, 1))
   assert [it['name'] for it in items] == [f'a/{i:06d}.png' for i in range(5)]
   for i, it in enumerate(items):
     assert it['blur'].shape == (1, 24 + i, 20, 3) and it['blur'].dtype == np.float32
     np.testing.assert_array_equal(it['sharp'][0], _sharp(i, 24 + i, 20) / np.float32(255))
     np.testing.assert_array_equal(it['blur'][0], _blur(i, 24 + i, 20) / np.float32(255))
-  p0 = [it['name'] for it in input_pipeline.create_eval_iterator(config, 0, 2)]
-  p1 = [it['name'] for it in input_pipeline.create_eval_iterator(config, 1, 2)]
+  p0 = [it['name'] for it in source.create_eval_iterator(config, 0, 2)]
+  p1 = [it['name'] for it in source.create_eval_iterator(config, 1, 2)]
   assert p0 == ['a/000000.png', 'a/000002.png', 'a/000004.png']
   assert p1 == ['a/000001.png', 'a/000003.png']
   config.data.max_eval_images = 2
   config.data.output_dtype = 'uint8'
-  items = list(input_pipeline.create_eval_iterator(config, 0, 1))
+  items = list(source.create_eval_iterator(config, 0, 1))
   assert len(items) == 2
   np.testing.assert_array_equal(items[1]['sharp'][0], _sharp(1, 25, 20))
 
 
-def test_numpy_source_eval_matches_tf(root):
+def test_grain_matches_tf_files_without_augmentation(root):
+  config = _config(root, batch_size=4, patch=32, augment=False)
+  _assert_batches_equal(_take(config, 3, source=grain_pipeline), _take(config, 3))
+
+
+def test_grain_eval_matches_tf(root):
   config = _config(root)
   for process_index in (0, 1):
-    ours = list(numpy_source.create_eval_iterator(config, process_index, 2))
+    ours = list(grain_pipeline.create_eval_iterator(config, process_index, 2))
     ref = list(input_pipeline.create_eval_iterator(config, process_index, 2))
     assert [it['name'] for it in ours] == [it['name'] for it in ref]
     for a, b in zip(ours, ref):
@@ -311,9 +319,43 @@ def test_numpy_source_eval_matches_tf(root):
         np.testing.assert_array_equal(a[key], b[key])
 
 
-def test_numpy_source_batches_do_not_depend_on_thread_count(root):
-  config = _config(root)
-  config.data.num_parallel_calls = 1
-  one = _take(config, 3, source=numpy_source)
-  config.data.num_parallel_calls = 3
-  _assert_batches_equal(one, _take(config, 3, source=numpy_source))
+def _workers():
+  """This process's spawned worker processes (not multiprocessing's resource tracker)."""
+  return [p for p in psutil.Process().children(recursive=True)
+          if '--multiprocessing-fork' in p.cmdline()]
+
+
+def _cache_folders():
+  return {p for root in ('/dev/shm', tempfile.gettempdir())
+          for p in glob.glob(os.path.join(root, 'deepdeblur-grain-cache-*'))}
+
+
+def test_grain_workers_make_the_same_batches(root):
+  """Worker processes (each makes whole batches, in turn) give the one-thread batches, also
+  resumed at step 1 and from the cache folder they share (one file per pair, not per worker);
+  closing the iterator ends the workers and removes the cache."""
+  config = _config(root, batch_size=4, num_parallel_calls=1)
+  ref = _take(config, 5, source=grain_pipeline)
+  config.data.num_workers = 2
+  config.data.cache = True
+  before, folders = _workers(), _cache_folders()
+  it = grain_pipeline.create_train_iterator(config, 1, 0, 1)
+  _assert_batches_equal(list(itertools.islice(it, 4)), ref[1:])  # elements 4..19: every file
+  assert len(_workers()) >= len(before) + 2  # the batches came from worker processes
+  (cache,) = _cache_folders() - folders
+  assert sorted(os.listdir(cache)) == [f'{i}.npy' for i in range(N_FILES)]
+  it.close()
+  assert _workers() == before
+  assert _cache_folders() == folders
+
+
+def test_loader_choice():
+  config = default.get_config()
+  warnings = []
+  assert loaders.input_module(config.data, warnings.append) is input_pipeline
+  config.data.loader = 'grain'
+  assert loaders.input_module(config.data, warnings.append) is grain_pipeline
+  assert not warnings
+  config.data.loader = 'torch'
+  with pytest.raises(ValueError, match='config.data.loader'):
+    loaders.input_module(config.data, warnings.append)

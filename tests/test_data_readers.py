@@ -128,7 +128,7 @@ def test_errors_for_config(tmp_path):
 def test_modules_import_without_tensorflow():
   code = ('import sys; sys.modules["tensorflow"] = None\n'
           'import deepdeblur_jax.data\n'
-          'from deepdeblur_jax.data import readers, synthetic_scenes, numpy_source, '
+          'from deepdeblur_jax.data import readers, synthetic_scenes, grain_pipeline, '
           'blur_synthesis\nfrom deepdeblur_jax.io import photos\n'
           'assert sys.modules["tensorflow"] is None\n'
           'assert "deepdeblur_jax.data.input_pipeline" not in sys.modules\n'

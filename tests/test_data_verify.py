@@ -3,15 +3,17 @@ slips past (data.verify=False) ends the run promptly with its name, whatever thr
 
 import os
 import pathlib
-import threading
+import uuid
 import time
 
 import numpy as np
+import psutil
 import pytest
 from PIL import Image
 
 from configs import tiny
-from deepdeblur_jax.data import numpy_source, verify
+from deepdeblur_jax.data import grain_pipeline, verify
+from deepdeblur_jax.data.verify import DataError
 from deepdeblur_jax.training import train
 from tests._train_utils import run_python
 
@@ -113,32 +115,58 @@ def test_good_data_passes_and_counts(tmp_path):
   assert verify.check_training_data(_config(root, verify=False), print) is None
 
 
-def test_numpy_source_error_reaches_the_caller_and_its_threads_end(tmp_path):
+def _workers():
+  """This process's spawned worker processes (not multiprocessing's resource tracker)."""
+  return [p for p in psutil.Process().children(recursive=True)
+          if '--multiprocessing-fork' in p.cmdline()]
+
+
+def test_grain_worker_error_names_the_file_and_the_workers_end(tmp_path):
+  """A bad file read in a Grain worker process: one DataError line naming it, the workers
+  stopped (none left behind), no hang."""
   root = _dataset(tmp_path / 'data', train=2)
   _truncate(root / 'train' / 'input' / '1.png')
-  config = _config(root, verify=False)
-  before = threading.active_count()
-  batches = numpy_source.create_train_iterator(config, process_index=0, process_count=1)
-  with pytest.raises(ValueError, match=r'train/input/1.png: .*truncated'):
-    for _ in range(4):  # 2 files, batch 2: both are read in the first batch
+  config = _config(root, verify=False, loader='grain', num_workers=2)
+  config.batch_size = 1  # worker 0 makes the even steps, worker 1 the odd ones
+  before = _workers()
+  start = time.time()
+  batches = grain_pipeline.create_train_iterator(config, process_index=0, process_count=1)
+  with pytest.raises(DataError) as error:
+    for _ in range(8):  # 2 files: both are read within the first epochs
       next(batches)
-  deadline = time.time() + 30
-  while threading.active_count() > before and time.time() < deadline:
-    time.sleep(0.1)
-  assert threading.active_count() == before
+  assert str(error.value).startswith('input pipeline stopped: ')
+  assert f'{root}/train/input/1.png: image file is truncated' in str(error.value)
+  assert len(str(error.value).splitlines()) == 1
+  assert _workers() == before  # stopped when the error came out, not at exit
+  assert time.time() - start < 120
 
 
-def test_truncated_image_unverified_ends_the_cli_run_promptly(tmp_path):
-  """With the check off, the tf.data pipeline meets the bad file at step 1: the process must
-  exit (once it hung after TensorFlow's error), with the file named and TF's iterator released
-  before interpreter exit."""
+def _processes_with_env(key: str, value: str) -> list:
+  found = []
+  for p in psutil.process_iter():
+    try:
+      if p.environ().get(key) == value:
+        found.append(p)
+    except (psutil.Error, OSError):
+      pass
+  return found
+
+
+@pytest.mark.parametrize('loader', ['tf_data', 'grain'])
+def test_truncated_image_unverified_ends_the_cli_run_promptly(tmp_path, loader):
+  """With the check off, the pipeline meets the bad file at step 1: the process must exit (once
+  it hung after TensorFlow's error), with the file named, TF's iterator released before
+  interpreter exit, and no Grain worker process left behind."""
   root = _dataset(tmp_path / 'data')
   _truncate(root / 'train' / 'input' / '2.png')
+  marker = uuid.uuid4().hex  # inherited by every process the run starts
   start = time.time()
   result = run_python(['-m', 'deepdeblur_jax.main', '--config=configs/tiny.py',
                        f'--workdir={tmp_path / "run"}', '--config.data.dataset=paired',
-                       f'--config.data.root={root}', '--config.data.verify=False'],
-                      env_extra={'CUDA_VISIBLE_DEVICES': ''}, timeout=300)
+                       f'--config.data.root={root}', '--config.data.verify=False',
+                       f'--config.data.loader={loader}', '--config.data.num_workers=2'],
+                      env_extra={'CUDA_VISIBLE_DEVICES': '', 'DEEPDEBLUR_TEST_RUN': marker},
+                      timeout=300)
   assert result.returncode != 0
   lines = result.stderr.splitlines()
   assert lines[-2].startswith('error: input pipeline stopped'), result.stderr[-3000:]
@@ -146,4 +174,8 @@ def test_truncated_image_unverified_ends_the_cli_run_promptly(tmp_path):
   assert lines[-1].startswith('(full traceback in ') and 'Traceback' not in result.stderr
   assert 'finalizing GeneratorDataset iterator' not in result.stderr
   assert time.time() - start < 300  # the hang it guards against lasted 9+ minutes
+  deadline = time.time() + 10
+  while _processes_with_env('DEEPDEBLUR_TEST_RUN', marker) and time.time() < deadline:
+    time.sleep(0.5)
+  assert not _processes_with_env('DEEPDEBLUR_TEST_RUN', marker)  # no orphaned worker
   assert not os.path.exists(tmp_path / 'run' / 'metrics.json')

@@ -60,14 +60,17 @@ def test_batch_not_divisible_by_devices_names_batch_size(tmp_path, synthetic_cac
   assert 'config.batch_size' in result.stderr
 
 
-def test_trains_without_tensorflow_on_the_numpy_source(tmp_path, synthetic_cache):
-  """Where TensorFlow is absent (a GPU machine, say) main trains on the NumPy source."""
+def test_trains_without_tensorflow_on_grain(tmp_path, synthetic_cache):
+  """Where TensorFlow is absent (a GPU machine, say) main trains on the Grain pipeline, with
+  worker processes (data.num_workers=-1: one per CPU), saying so in one line."""
   code = ('import runpy, sys\n'
           "sys.modules['tensorflow'] = None\n"
           f"sys.argv = ['main', '--config=configs/tiny.py', '--workdir={tmp_path}']\n"
           "runpy.run_module('deepdeblur_jax.main', run_name='__main__')\n")
   result = run_python(['-c', code], {'DEEPDEBLUR_CACHE': synthetic_cache})
   assert result.returncode == 0, result.stderr[-3000:]
-  assert 'using the NumPy data source' in result.stderr
+  assert ("TensorFlow is not installed: using the grain input pipeline "
+          "(config.data.loader='grain')") in result.stderr
+  assert 'leaked' not in result.stderr and 'Traceback' not in result.stderr
   metrics = json.loads((tmp_path / 'metrics.json').read_text())
   assert metrics['step'] == 4 and metrics['num_images'] == 2

@@ -84,7 +84,7 @@ def adjust_saturation(pair: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
   """RGB [0, 1] -> HSV, S *= factor (unclipped), -> RGB, clipped to [0, 1], in closed form.
 
   With hue and V = max(R, G, B) fixed, each channel's distance below V scales with S, so every
-  channel becomes V - factor * (V - channel) (as `numpy_source.scale_saturation`).
+  channel becomes V - factor * (V - channel) (as `augment.scale_saturation`).
   """
   v = tf.reduce_max(pair, axis=-1, keepdims=True)
   return tf.clip_by_value(v + factor * (pair - v), 0.0, 1.0)

@@ -52,19 +52,26 @@ class FilePlan:
       raise ValueError('FilePlan needs at least one file')
     self.seed = int(seed)
     self.num_files = int(num_files)
-    self._epoch = -1
-    self._perm = np.zeros(0, np.int64)
+    self._last = (-1, np.zeros(0, np.int64))  # (epoch, permutation), replaced as one object
 
   def permutation(self, epoch: int) -> np.ndarray:
-    """The file order of `epoch`."""
-    if epoch != self._epoch:
-      self._perm = np.random.default_rng([self.seed, epoch]).permutation(self.num_files)
-      self._epoch = epoch
-    return self._perm
+    """The file order of `epoch` (safe to call from several threads)."""
+    last = self._last
+    if last[0] != epoch:
+      last = (epoch, np.random.default_rng([self.seed, epoch]).permutation(self.num_files))
+      self._last = last
+    return last[1]
 
   def file_index(self, g: int) -> int:
     """The file read by global element `g`."""
     return int(self.permutation(g // self.num_files)[g % self.num_files])
+
+
+def global_element(k: int, batch_size: int, start_step: int, process_index: int,
+                   process_count: int) -> int:
+  """The global element index of this process's k-th element counted from `start_step`."""
+  local = batch_size // process_count
+  return (start_step + k // local) * batch_size + process_index * local + k % local
 
 
 def local_elements(batch_size: int, start_step: int, process_index: int, process_count: int,

@@ -9,6 +9,7 @@ a patch, and raises one DataError listing every problem, each naming its file.
 
 import concurrent.futures
 import dataclasses
+import os
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -45,6 +46,12 @@ class DataReport:
     counts = ', '.join(f'{n} {role}' for role, n in self.pairs.items())
     return (f'data check passed: {counts} pairs, {self.images} images decoded in '
             f'{self.seconds:.1f} s (config.data.verify=False skips it)')
+
+
+def num_threads(data: Any) -> int:
+  """Decoding threads: data.num_parallel_calls, or the CPU count when it is -1 (auto)."""
+  n = int(data.num_parallel_calls)
+  return max(1, os.cpu_count() or 1) if n == -1 else max(1, n)
 
 
 def _decode_size(path: str) -> Tuple[int, int]:
@@ -102,7 +109,6 @@ def verify_data(config: Any, evaluate: bool = True, workers: Optional[int] = Non
   An empty or missing split is a problem (the test split only if `evaluate`); of the test split
   only the first `data.max_eval_images` pairs are checked, as only those are evaluated.
   """
-  from deepdeblur_jax.data.numpy_source import num_workers  # pylint: disable=g-import-not-at-top
   start = time.perf_counter()
   data = config.data
   listed: List[Tuple[SplitCheck, List[readers.ImagePair]]] = []
@@ -117,7 +123,7 @@ def verify_data(config: Any, evaluate: bool = True, workers: Optional[int] = Non
       pairs = pairs[:data.max_eval_images]
     listed.append((check, pairs))
   paths = [p for _, pairs in listed for pair in pairs for p in (pair.blur, pair.sharp)]
-  sizes = decode_sizes(paths, num_workers(data) if workers is None else workers)
+  sizes = decode_sizes(paths, num_threads(data) if workers is None else workers)
   for check, pairs in listed:
     problems += pair_problems(pairs, sizes, check)
   problems = list(dict.fromkeys(problems))  # a file in both splits is named once

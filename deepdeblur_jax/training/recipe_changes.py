@@ -8,7 +8,8 @@ from typing import Any, Dict, List, Mapping, Tuple
 BOOKKEEPING_FIELDS = frozenset({
     'num_train_steps', 'log_every_steps', 'checkpoint_every_steps', 'keep_checkpoints',
     'eval_every_steps', 'num_image_summaries', 'init_from',
-    'data.num_parallel_calls', 'data.cache', 'data.max_eval_images',
+    'data.num_parallel_calls', 'data.cache', 'data.max_eval_images', 'data.loader',
+    'data.num_workers',
 })
 
 Change = Tuple[str, Any, Any]

@@ -10,7 +10,7 @@ from absl import logging
 from jax.experimental import multihost_utils
 
 from deepdeblur_jax.config_validation import ConfigError, validate_config
-from deepdeblur_jax.data import verify
+from deepdeblur_jax.data import loaders, verify
 from deepdeblur_jax.io.atomic import write_json
 from deepdeblur_jax.training import checkpointing, eval_loop, run_record, workdir_lock
 from deepdeblur_jax.training.init_from import init_from_path, load_init_params, with_generator_params
@@ -35,19 +35,6 @@ class TrainingInterrupted(Exception):
                      'checkpoint saved, re-run the same command to resume')
     self.step = step
     self.signum = signum
-
-
-def _input_pipeline() -> Any:
-  """The data module: the tf.data pipeline, or a TF-free source that provides train and eval."""
-  try:
-    from deepdeblur_jax.data import input_pipeline  # pylint: disable=g-import-not-at-top
-    return input_pipeline
-  except ImportError as e:
-    if 'tensorflow' not in str(e):
-      raise
-    from deepdeblur_jax.data import numpy_source  # pylint: disable=g-import-not-at-top
-    logging.warning('TensorFlow is not installed: using the NumPy data source')
-    return numpy_source
 
 
 def _log(message: str, *args: Any) -> None:
@@ -139,7 +126,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict
   check_batch_size(config.batch_size, mesh)
   if jax.process_index() == 0:
     os.makedirs(workdir, exist_ok=True)
-  data = _input_pipeline()
+  data = loaders.input_module(config.data, logging.warning)
   verify.check_training_data(config, _log)  # every image decoded once before step 1
   generator, _ = build_models(config)
   manager = checkpointing.create_checkpoint_manager(workdir, config.keep_checkpoints)
