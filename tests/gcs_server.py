@@ -5,13 +5,14 @@
 prints `port N` once it serves http://127.0.0.1:N (PORT 0 or omitted: a free port) and keeps the
 objects in DIR, so a server stopped and started again on the same DIR and port serves them again.
 
-The emulator ignores upload preconditions; real GCS refuses an upload with ifGenerationMatch=0
-when the object exists (HTTP 412), which is what makes the run lock's create-if-absent atomic.
-That one rule is added here, in front of the emulator's own upload handler, for multipart
-uploads (gcsfs's, as the lock makes), so that the tests exercise the lock against the server
-behaviour it relies on. TensorStore's media uploads are left to the emulator as it is: with the
-rule applied to them too, its OCDBT manifest updates fail against this emulator ("Malformed
-StorageGeneration"), while the emulator as it stands serves Orbax's saves and restores.
+Two things real GCS does, and the code under test relies on, are added in front of the
+emulator's own handlers (it lacks them):
+- an upload with the precondition ifGenerationMatch=N is refused with HTTP 412 unless the object's
+  generation is N (0: the object must not exist). The run lock's create-if-absent rests on it,
+  and TensorStore's OCDBT manifest updates (Orbax checkpoints) use it too;
+- a download carries the object's generation in the header x-goog-generation, which TensorStore
+  reads to make those conditional writes (without it, they fail with "Malformed
+  StorageGeneration").
 """
 
 import argparse
@@ -34,16 +35,20 @@ def _upload_name(request) -> str:
   return ''
 
 
+def _generation(storage, bucket: str, name: str) -> str:
+  """The object's generation, '0' when it does not exist."""
+  try:
+    return str(storage.get_file_obj(bucket, name)['generation'])
+  except NotFound:
+    return '0'
+
+
 def _insert_with_precondition(request, response, storage, *args, **kwargs):
-  """objects.insert, refusing a multipart upload with 412 when ifGenerationMatch=0 and the
-  object exists."""
-  if (request.query.get('ifGenerationMatch') == ['0'] and
-      request.query.get('uploadType') == ['multipart']):
-    try:
-      storage.get_file_obj(request.params['bucket_name'], _upload_name(request))
-    except NotFound:
-      pass
-    else:
+  """objects.insert, refusing with 412 when ifGenerationMatch is not the object's generation."""
+  wanted = request.query.get('ifGenerationMatch')
+  if wanted and 'upload_id' not in request.query:
+    current = _generation(storage, request.params['bucket_name'], _upload_name(request))
+    if current != wanted[0]:
       response.status = HTTPStatus.PRECONDITION_FAILED
       response.json({'error': {'code': 412, 'message': 'At least one of the pre-conditions you '
                                'specified did not hold.', 'errors': [
@@ -52,8 +57,19 @@ def _insert_with_precondition(request, response, storage, *args, **kwargs):
   return _emulator_insert(request, response, storage, *args, **kwargs)
 
 
-_emulator_insert = objects.insert
-objects.insert = _insert_with_precondition
+def _download_with_generation(request, response, storage, *args, **kwargs):
+  """objects.download, with the x-goog-generation header of GCS."""
+  _emulator_download(request, response, storage, *args, **kwargs)
+  if response.status in (HTTPStatus.OK, HTTPStatus.PARTIAL_CONTENT):
+    bucket, name = request.params.get('bucket_name'), request.params.get('object_id')
+    generation = _generation(storage, bucket, name) if bucket and name else '0'
+    if generation != '0':
+      response['x-goog-generation'] = generation
+      response['x-goog-metageneration'] = '1'
+
+
+_emulator_insert, _emulator_download = objects.insert, objects.download
+objects.insert, objects.download = _insert_with_precondition, _download_with_generation
 # pylint: disable-next=g-import-not-at-top,wrong-import-position
 from gcp_storage_emulator.server import create_server  # its route table reads objects.insert
 
