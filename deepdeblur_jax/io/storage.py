@@ -169,3 +169,29 @@ def open_for_upload(p: PathLike, mode: str = 'wb') -> Iterator[IO[Any]]:
   yield buffer
   data = buffer.getvalue()
   write_bytes(p, data.encode() if isinstance(data, str) else data)
+
+
+def resolved(p: PathLike) -> str:
+  """The resolved local path (symlinks followed), or the URL unchanged: for provenance records."""
+  if is_url(p):
+    return absolute(p)
+  return str(pathlib.Path(os.fspath(p)).resolve())
+
+
+def readable(p: PathLike) -> Any:
+  """What Pillow and open-like readers take: the local path itself, or for a URL an in-memory
+  copy of the object (io.BytesIO)."""
+  if is_url(p):
+    return io.BytesIO(read_bytes(p))
+  return p
+
+
+def files_under(folder: PathLike) -> list:
+  """Every file below `folder` (recursively) as paths of `path()`'s kind; in a bucket one
+  listing request rather than one per file."""
+  if is_url(folder):
+    base = absolute(folder)
+    scheme = base.split('://', 1)[0]
+    return [path(f'{scheme}://{name}') for name in filesystem().find(_object(base))
+            if not name.endswith('/')]
+  return [p for p in path(folder).rglob('*') if p.is_file()]
