@@ -67,7 +67,10 @@ def without_compilation_cache():
 # rather than one long file starting last and stretching the end of the run.
 _SLOW_FIRST = (
     'test_multihost.py',
+    'test_gcs_tools.py',
+    'test_gcs_multihost.py',
     'test_bench_smoke.py',
+    'test_gcs_workdir.py',
     'test_init_from.py',
     'test_remat.py',
     'test_notebook.py',
