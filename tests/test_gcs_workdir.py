@@ -113,6 +113,31 @@ def test_bucket_lock_is_created_by_exactly_one_of_many(gcs_prefix):
   assert not storage.exists(f'{workdir}/{LOCK_FILE}')
 
 
+def _dead_pid() -> int:
+  proc = subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'],
+                        capture_output=True, text=True, check=True)
+  return int(proc.stdout)
+
+
+def test_bucket_lock_of_a_dead_run_here_is_taken_over_one_from_another_host_refuses(
+    gcs_prefix, caplog):
+  workdir = f'{gcs_prefix}/run'
+  lock_url = f'{workdir}/{LOCK_FILE}'
+  stale = {'host': socket.gethostname(), 'pid': _dead_pid(), 'start_time': '2020-01-01T00:00:00'}
+  storage.write_bytes(lock_url, json.dumps(stale).encode())
+  with caplog.at_level('WARNING'):
+    with WorkdirLock(workdir):
+      assert json.loads(storage.read_bytes(lock_url))['pid'] == os.getpid()
+  assert f'took over the stale lock {lock_url}' in caplog.text
+  assert not storage.exists(lock_url)
+  other = dict(stale, host='some-other-host')
+  storage.write_bytes(lock_url, json.dumps(other).encode())
+  with pytest.raises(WorkdirLockedError, match='host some-other-host.*another host: if that run '
+                     'is certainly dead, delete the lock file'):
+    WorkdirLock(workdir).acquire()
+  assert json.loads(storage.read_bytes(lock_url)) == other  # left as it was
+
+
 _HOLD = ('import sys, time\n'
          'from deepdeblur_jax.training.workdir_lock import WorkdirLock\n'
          'with WorkdirLock(sys.argv[1]):\n'
