@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     split = args.split
     if split is None:
       split = 'val' if (args.format == 'reds' or (args.format is None and (
-          storage.path(args.data) / 'val' / 'val_blur').is_dir())) else 'test'
+          storage.path(args.data, expand_user=False) / 'val' / 'val_blur').is_dir())) else 'test'
     fmt, pairs = list_eval_pairs(args.data, split, args.format, args.blur_key)
   except (OSError, ValueError) as e:
     print(f'error: {e}', file=sys.stderr)

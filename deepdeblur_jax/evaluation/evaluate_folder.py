@@ -97,7 +97,7 @@ def evaluate_pairs(pairs: List[readers.ImagePair], params: Any = None,
     per_image.append({'path': pair.name, 'psnr': psnr, 'ssim': ssim})
     if save_dir is not None:
       quantised = quantization.to_uint8(output)
-      target = storage.path(save_dir) / pathlib.PurePosixPath(pair.name).with_suffix('.png')
+      target = storage.path(save_dir, expand_user=False) / pathlib.PurePosixPath(pair.name).with_suffix('.png')
       photos.write_png(str(target), quantised)
     elapsed = time.perf_counter() - start
     mean_psnr = np.mean([r['psnr'] for r in per_image])

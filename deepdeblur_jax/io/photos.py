@@ -112,7 +112,7 @@ def read_rgb_uint8(path: PathLike) -> np.ndarray:
   Raises FileNotFoundError for a missing file and ImageError (a ValueError) naming the path for
   a file that cannot be decoded or is 16-bit.
   """
-  path = storage.path(path)
+  path = storage.path(path, expand_user=False)
   if not path.is_file():
     raise FileNotFoundError(f'image file not found: {path}')
   array, bit_depth = _decode(path, orient=False)
@@ -126,7 +126,7 @@ def read_rgb_uint8(path: PathLike) -> np.ndarray:
 
 def image_size(path: PathLike) -> tuple[int, int]:
   """Returns (height, width) from the image header without decoding the pixels."""
-  path = storage.path(path)
+  path = storage.path(path, expand_user=False)
   if not path.is_file():
     raise FileNotFoundError(f'image file not found: {path}')
   try:
@@ -156,7 +156,7 @@ def write_png(path: PathLike, array: np.ndarray) -> None:
   The image is written to a temporary file in the same folder and renamed, so a
   reader never sees a half-written file. 16-bit arrays are written as 16-bit PNG.
   """
-  path = storage.path(path)
+  path = storage.path(path, expand_user=False)
   array = np.asarray(array)
   if array.dtype not in (np.uint8, np.uint16):
     raise ValueError(f'{path}: expected a uint8 or uint16 array, got {array.dtype}')

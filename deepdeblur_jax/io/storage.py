@@ -53,19 +53,20 @@ def is_url(p: PathLike) -> bool:
   return '://' in os.fspath(p)
 
 
-def path(p: PathLike) -> Any:
-  """pathlib.Path (user expanded) for a local path, etils.epath.Path for a URL."""
+def path(p: PathLike, expand_user: bool = True) -> Any:
+  """pathlib.Path for a local path (`~` expanded unless told not to), etils.epath.Path for a URL."""
   if is_url(p):
     from etils import epath  # pylint: disable=g-import-not-at-top
     return epath.Path(os.fspath(p).rstrip('/'))
-  return pathlib.Path(os.fspath(p)).expanduser()
+  local = pathlib.Path(os.fspath(p))
+  return local.expanduser() if expand_user else local
 
 
 def absolute(p: PathLike) -> str:
-  """The absolute local path (user expanded), or the URL without a trailing slash."""
+  """os.path.abspath of a local path, or the URL without a trailing slash."""
   if is_url(p):
     return os.fspath(p).rstrip('/')
-  return os.path.abspath(os.path.expanduser(os.fspath(p)))
+  return os.path.abspath(os.fspath(p))
 
 
 def join(base: PathLike, *parts: str) -> str:

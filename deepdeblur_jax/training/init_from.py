@@ -1,5 +1,6 @@
 """config.init_from: start training from the generator of an inference checkpoint (fine-tuning)."""
 
+import os
 from typing import Any, Mapping
 
 import jax
@@ -13,7 +14,7 @@ from deepdeblur_jax.io import storage
 def init_from_path(config: Mapping[str, Any]) -> str:
   """The absolute path config.init_from names, or '' when the run starts from random weights."""
   path = str(config.get('init_from', '') or '')
-  return storage.absolute(path) if path else ''
+  return storage.absolute(os.path.expanduser(path)) if path else ''
 
 
 def load_init_params(config: Mapping[str, Any]) -> Any:
