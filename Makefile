@@ -2,27 +2,45 @@ PYTHON ?= python3
 VENV ?= .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TPU_STAMP := $(VENV)/.installed-tpu-plan
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install test demo clean
+.PHONY: install install-tpu-plan test demo clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
-
-# requirements-tpu.txt (libtpu, the TPU compiler for tools/tpu_plan.py and its tests) installs on
-# Linux x86-64 only; its environment markers make it a no-op elsewhere.
-$(STAMP): requirements.txt requirements-test.txt requirements-tpu.txt | $(VPY)
 	$(VPY) -m pip install --upgrade pip
-	$(VPY) -m pip install -r requirements.txt -r requirements-test.txt -r requirements-tpu.txt
+
+# The CPU install: the runtime requirements and this package (editable). For a GPU or a TPU VM,
+# add jax[cuda12], jax[cuda13] or jax[tpu] afterwards (or `pip install -e ".[cuda12]"`).
+$(STAMP): requirements.txt | $(VPY)
+	$(VPY) -m pip install -r requirements.txt
 	$(VPY) -m pip install -e . --no-deps
 	touch $(STAMP)
 
 install: $(STAMP)
 
+# The TPU-planning extra: libtpu, the TPU compiler of tools/tpu_plan.py (Linux x86-64 only; its
+# environment markers make it a no-op elsewhere). It pins the jax that this libtpu matches.
+$(TPU_STAMP): requirements.txt requirements-tpu.txt | $(VPY)
+	$(VPY) -m pip install -r requirements.txt -r requirements-tpu.txt
+	$(VPY) -m pip install -e . --no-deps
+	touch $(TPU_STAMP)
+
+install-tpu-plan: $(TPU_STAMP)
+
+# The tests need the runtime, the test-only requirements and the TPU compiler (tests/
+# test_tpu_plan.py), resolved together in one pip call.
+$(TEST_STAMP): requirements.txt requirements-test.txt requirements-tpu.txt | $(VPY)
+	$(VPY) -m pip install -r requirements.txt -r requirements-test.txt -r requirements-tpu.txt
+	$(VPY) -m pip install -e . --no-deps
+	touch $(TEST_STAMP)
+
 # Two pytest-xdist workers (the CI machine has 2 cores; most of the time is XLA compiling, one
 # thread each), handed one test at a time, slowest files first (tests/conftest.py).
 TEST_WORKERS ?= 2
 
-test: install
+test: $(TEST_STAMP)
 	$(VPY) -m pytest -q -n $(TEST_WORKERS) --maxschedchunk 1 tests
 
 demo: install

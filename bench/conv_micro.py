@@ -3,7 +3,7 @@
 
   python bench/conv_micro.py [H]      # default 256
 
-Used for the CPU diagnosis in docs/PERFORMANCE.md (where the JAX train step loses time).
+Used for the CPU diagnosis in docs/results.md (where the JAX train step loses time).
 """
 import os, time, statistics, sys
 import numpy as np, jax, jax.numpy as jnp, torch

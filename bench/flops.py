@@ -2,7 +2,7 @@
 
 Counts are exact for the architecture (conv MACs only: kh * kw * c_in * c_out per output pixel;
 biases, ReLUs, additions, the pyramid and the optimizer are ignored, as is usual). For the
-default generator this is 3.906 M MAC per pixel per scale (reference section 7), about
+default generator this is 3.906 M MAC per pixel per scale, about
 4.72 TMAC for one 1280x720 image over its three scales.
 
 Training conventions ("3x forward": a backward costs about twice a forward):
@@ -17,11 +17,11 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 from deepdeblur_jax.models.discriminator import LAYERS as D_LAYERS
 
-MAC_PER_PIXEL_PER_SCALE_DEFAULT = 3.906e6  # reference section 7 (rounded)
+MAC_PER_PIXEL_PER_SCALE_DEFAULT = 3.906e6  # the default generator (rounded)
 TRAIN_FORWARD_MULTIPLE = 3.0
 D_FORWARDS_PER_ADVERSARIAL_STEP = 8.0
 
-# Dense (no sparsity) peak TFLOP/s by (device kind substring, dtype). Only what the brief/vendor
+# Dense (no sparsity) peak TFLOP/s by (device kind substring, dtype). Only what the vendor
 # sheet gives; anything else is "unknown" unless --peak-tflops is passed.
 KNOWN_PEAK_TFLOPS: Dict[Tuple[str, str], float] = {
     ('H100', 'bfloat16'): 989.0,   # H100 SXM, bf16 dense

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Real-data learning check (issue 13): train on 21 real GOPRO_Large training frames for M
-# minutes, export, and measure blurry vs deblurred PSNR/SSIM on the two real test pairs (other
-# scenes) and on the training frames themselves; see docs/PERFORMANCE.md "Real learning check".
+# Real-data learning check: train on real GOPRO_Large frames for M minutes, export, and measure
+# blurry vs deblurred PSNR/SSIM on the test pairs (other scenes) and on the training frames.
 #
-#   bash bench/learning_check_real.sh [--minutes M] [--config C] [--init-from CKPT]
-#        [--at-minutes "10 20"] [--samples DIR] [--out DIR] [--test-only]
-#        [-- --config.FIELD=VALUE ...]
+#   bash bench/learning_check_real.sh --data ROOT --out DIR [--minutes M] [--config C]
+#        [--init-from CKPT] [--at-minutes "10 20"] [--test-only] [-- --config.FIELD=VALUE ...]
 #
+# --data        a GOPRO_Large folder or any subset of it in the same layout:
+#               ROOT/train/<SEQ>/{blur,sharp}/*.png and ROOT/test/<SEQ>/{blur,sharp}/*.png.
+# --out         results folder (emptied first; an existing folder must be empty or an earlier
+#               run of this script): train.log, summary.txt, *.json from
+#               tools/evaluate.py, the run in OUT/run, exports in OUT/export*, the final model's
+#               test outputs in OUT/test_outputs (bench/real_crops.py turns them into
+#               blur | output | sharp crops).
 # --minutes     wall-clock training time (default 40), start-up and compilation included;
 #               SIGTERM then stops training, which saves a checkpoint (config.num_train_steps
 #               also ends it if reached first).
@@ -16,64 +21,51 @@
 # --at-minutes  earlier points of the same run: for each M', the last checkpoint saved before
 #               M' minutes after the start of training is exported and evaluated on the test
 #               pairs (needs config.checkpoint_every_steps small and keep_checkpoints=0).
-# --samples     folder holding gopro_train_mini/<SEQ>/{blur,sharp}/*.png and
-#               gopro_test/<SEQ>_<FRAME>_{blur,sharp}.png (default $SAMPLES_DIR or
-#               ../shared/samples); both are linked (not copied) into a GOPRO_Large layout.
 # --test-only   skip the (slow) evaluation on the training frames (quick recipe probes).
-# --out         results folder (default /tmp/learning_check_real): train.log, summary.txt,
-#               *.json from tools/evaluate.py, the run in OUT/run, exports in OUT/export*,
-#               the final model's test outputs in OUT/test_outputs (bench/real_crops.py
-#               turns them into blur | output | sharp crops).
-# Every evaluation uses the linear `blur` frames (--blur-key blur).
+# Every evaluation uses the linear `blur` frames (--blur-key blur). PYTHON names the interpreter
+# (default python3).
 set -eu
 MINUTES=40
 CONFIG=configs/real_cpu.py
 INIT_FROM=""
 AT_MINUTES=""
-SAMPLES="${SAMPLES_DIR:-../shared/samples}"
-OUT=/tmp/learning_check_real
+DATA=""
+OUT=""
 TEST_ONLY=0
 EXTRA=()
 while [ $# -gt 0 ]; do
   case "$1" in
+    --data) DATA="$2"; shift 2 ;;
+    --out) OUT="$2"; shift 2 ;;
     --minutes) MINUTES="$2"; shift 2 ;;
     --config) CONFIG="$2"; shift 2 ;;
     --init-from) INIT_FROM="$2"; shift 2 ;;
     --at-minutes) AT_MINUTES="$2"; shift 2 ;;
-    --samples) SAMPLES="$2"; shift 2 ;;
-    --out) OUT="$2"; shift 2 ;;
     --test-only) TEST_ONLY=1; shift ;;
     --) shift; EXTRA=("$@"); break ;;
     *) echo "unknown argument $1 (see the header of $0)" >&2; exit 2 ;;
   esac
 done
+if [ -z "$DATA" ] || [ -z "$OUT" ]; then
+  echo "usage: bash $0 --data ROOT --out DIR [--minutes M] [--config C] ... (see its header)" >&2
+  exit 2
+fi
 PY="${PYTHON:-python3}"
 export PYTHONUNBUFFERED=1
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-source bench/device_env.sh  # on the GPU machine: ml_collections, dm-pix, tensorboardX from .whl
-SAMPLES="$(cd "$SAMPLES" && pwd)" || { echo "samples folder not found" >&2; exit 2; }
-ls "$SAMPLES"/gopro_train_mini/*/blur/*.png >/dev/null 2>&1 || \
-    { echo "no gopro_train_mini/<SEQ>/blur/*.png in $SAMPLES" >&2; exit 2; }
-ls "$SAMPLES"/gopro_test/*_blur.png >/dev/null 2>&1 || \
-    { echo "no gopro_test/*_blur.png in $SAMPLES" >&2; exit 2; }
-
-# GOPRO_Large layout of links: DATA/train/<SEQ>/{blur,sharp} -> the sample folders,
-# DATA/test/<SEQ>/{blur,sharp}/<FRAME>.png -> the flat test files.
+DATA="$(cd "$DATA" && pwd)" || { echo "data folder not found" >&2; exit 2; }
+for split in train test; do
+  ls "$DATA/$split"/*/blur/*.png >/dev/null 2>&1 || \
+      { echo "no $split/<SEQ>/blur/*.png in $DATA" >&2; exit 2; }
+done
+# OUT is emptied: refuse a folder that holds anything but an earlier run of this script.
+if [ -d "$OUT" ] && [ -n "$(ls -A "$OUT")" ] && [ ! -f "$OUT/summary.txt" ]; then
+  echo "$OUT is not empty and holds no earlier learning check (summary.txt):" \
+       "choose another --out" >&2
+  exit 2
+fi
 rm -rf "$OUT"
-DATA="$OUT/GOPRO_Large"
-mkdir -p "$DATA/train"
-for seq in "$SAMPLES"/gopro_train_mini/*/; do
-  seq=${seq%/}; name=$(basename "$seq")
-  mkdir -p "$DATA/train/$name"
-  ln -s "$seq/blur" "$DATA/train/$name/blur"
-  ln -s "$seq/sharp" "$DATA/train/$name/sharp"
-done
-for blur in "$SAMPLES"/gopro_test/*_blur.png; do
-  name=$(basename "$blur" _blur.png); seq=${name%_*}; frame=${name##*_}
-  mkdir -p "$DATA/test/$seq/blur" "$DATA/test/$seq/sharp"
-  ln -s "$blur" "$DATA/test/$seq/blur/$frame.png"
-  ln -s "$SAMPLES/gopro_test/${name}_sharp.png" "$DATA/test/$seq/sharp/$frame.png"
-done
+mkdir -p "$OUT"
 
 WORK="$OUT/run"
 CFG=(--config="$CONFIG" --config.data.dataset=gopro_large --config.data.root="$DATA"
@@ -81,7 +73,8 @@ CFG=(--config="$CONFIG" --config.data.dataset=gopro_large --config.data.root="$D
 [ -n "$INIT_FROM" ] && CFG+=(--config.init_from="$(cd "$(dirname "$INIT_FROM")" && pwd)/$(basename "$INIT_FROM")")
 CFG+=("${EXTRA[@]+"${EXTRA[@]}"}")
 SECONDS_LIMIT=$("$PY" -c "print(max(1, round(float('$MINUTES') * 60)))")
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)" | tee "$OUT/summary.txt"
+echo "data: $DATA" | tee "$OUT/summary.txt"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)" | tee -a "$OUT/summary.txt"
 START=$(date +%s)
 echo "train start $(date -u +%T), $CONFIG for at most $MINUTES min ${EXTRA[*]+${EXTRA[*]}}" | tee -a "$OUT/summary.txt"
 set +e

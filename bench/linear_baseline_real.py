@@ -1,13 +1,15 @@
 """The best single linear deblurring filter for the real learning check's data, as a yardstick.
 
-  python bench/linear_baseline_real.py --samples ../shared/samples --sizes 5,11,21
+  python bench/linear_baseline_real.py --data ROOT [--sizes 5,11,21] [--pixels 20000]
 
-Fits, by regularised least squares on random pixels of the `gopro_train_mini` frames (linear
-`blur` -> `sharp`), one K x K x 3 -> 3 filter plus bias that predicts the sharp pixel from the
-blurry neighbourhood (a global Wiener-style filter: the best any linear, space-invariant model
-can do on those frames), then applies it to the `gopro_test` pairs and to the training frames
-and prints blurry vs filtered PSNR (the official +0.5-then-truncate rounding). It answers how
-much of bench/learning_check_real.sh's gain a model could get by sharpening alone.
+ROOT is a GOPRO_Large folder or any subset of it in the same layout (bench/gopro_frames.py),
+as bench/learning_check_real.sh reads it. Fits, by regularised least squares on --pixels random
+pixels of each training frame (linear `blur` -> `sharp`), one K x K x 3 -> 3 filter plus bias
+that predicts the sharp pixel from the blurry neighbourhood (a global Wiener-style filter: the
+best any linear, space-invariant model can do on those frames), then applies it to the test
+pairs and to the training frames and prints blurry vs filtered PSNR per test pair and the mean
+gain (the official +0.5-then-truncate rounding). It answers how much of
+bench/learning_check_real.sh's gain a model could get by sharpening alone.
 """
 
 import sys, pathlib  # noqa: E401  (runs from a checkout without installation)
@@ -20,6 +22,7 @@ import numpy as np
 from scipy import signal
 from skimage.metrics import peak_signal_noise_ratio
 
+from bench.gopro_frames import gopro_pairs
 from deepdeblur_jax import quantization
 from deepdeblur_jax.io import photos
 
@@ -28,10 +31,10 @@ def _load(path: pathlib.Path) -> np.ndarray:
   return photos.read_rgb_uint8(str(path)).astype(np.float64) / 255.0
 
 
-def load_pairs(pairs: Sequence[Tuple[pathlib.Path, pathlib.Path]]
+def load_pairs(pairs: Sequence[Tuple[str, pathlib.Path, pathlib.Path]]
                ) -> List[Tuple[str, np.ndarray, np.ndarray]]:
-  """(name, blur, sharp) in [0, 1] for each (blur path, sharp path), read once."""
-  return [(blur.name, _load(blur), _load(sharp)) for blur, sharp in pairs]
+  """(name, blur, sharp) in [0, 1] for each (name, blur path, sharp path), read once."""
+  return [(name, _load(blur), _load(sharp)) for name, blur, sharp in pairs]
 
 
 def fit_filter(pairs: Sequence[Tuple[str, np.ndarray, np.ndarray]], size: int,
@@ -85,25 +88,20 @@ def evaluate(pairs: Sequence[Tuple[str, np.ndarray, np.ndarray]], kernel: np.nda
   return rows
 
 
-def sample_pairs(samples: pathlib.Path) -> Tuple[list, list]:
-  """(training pairs, test pairs) of a shared/samples-style folder."""
-  train = [(b, b.parent.parent / 'sharp' / b.name)
-           for b in sorted(samples.glob('gopro_train_mini/*/blur/*.png'))]
-  test = [(b, b.with_name(b.name.replace('_blur.png', '_sharp.png')))
-          for b in sorted(samples.glob('gopro_test/*_blur.png'))]
-  if not train or not test:
-    raise SystemExit(f'no gopro_train_mini/*/blur/*.png or gopro_test/*_blur.png in {samples}')
-  return train, test
+def data_pairs(root: pathlib.Path) -> Tuple[list, list]:
+  """(training pairs, test pairs) of a GOPRO_Large-layout folder, `blur` frames."""
+  return gopro_pairs(root, 'train'), gopro_pairs(root, 'test')
 
 
 def main(argv=None) -> int:
   """Fits one filter per size and prints the gains."""
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-  parser.add_argument('--samples', default='../shared/samples', type=pathlib.Path)
+  parser.add_argument('--data', required=True, type=pathlib.Path,
+                      help='GOPRO_Large folder (or a subset): ROOT/{train,test}/<SEQ>/{blur,sharp}')
   parser.add_argument('--sizes', default='5,11,21', help='comma list of odd filter sizes K')
   parser.add_argument('--pixels', type=int, default=20000, help='random pixels per frame')
   args = parser.parse_args(argv)
-  train, test = (load_pairs(pairs) for pairs in sample_pairs(args.samples))
+  train, test = (load_pairs(pairs) for pairs in data_pairs(args.data))
   for size in (int(v) for v in args.sizes.split(',')):
     kernel, bias = fit_filter(train, size, args.pixels)
     for label, pairs in (('test pairs', test), ('training frames', train)):

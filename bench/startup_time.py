@@ -1,18 +1,20 @@
 """Whole-process wall time of tools/deblur.py against a plain PyTorch script, six 256x256 images.
 
-  python bench/startup_time.py --repeats 3 --out /tmp/startup_bench
+  python bench/startup_time.py --out DIR [--data ROOT] [--repeats 3] [--size 256] [--count 6]
 
-Prepares (untimed) one set of random official-architecture weights (3 scales, 19 ResBlocks, 64
-features) as a PyTorch .pt and, through tools/convert_pytorch.py, as our checkpoint; six 256x256
-crops of the GOPRO samples in ../shared/samples (random images where absent). Then, per repeat and
-back to back, times the whole process (start to exit, `time.perf_counter` around
-`subprocess.run`) of:
+Prepares (untimed), in DIR, one set of random official-architecture weights (3 scales,
+19 ResBlocks, 64 features) as a PyTorch .pt and, through tools/convert_pytorch.py, as our
+checkpoint, and --count --size x --size images: crops of the blurry test frames of --data (a
+GOPRO_Large folder or any subset of it in the same layout, ROOT/test/<SEQ>/blur/*.png), or
+random images without --data. Then, per repeat and back to back, times the whole process
+(start to exit, `time.perf_counter` around `subprocess.run`) of:
   torch        python bench/deblur_torch.py (bench/torch_model.py, skimage pyramid, no_grad)
-  jax_nocache  tools/deblur.py --no-compilation-cache (compiles everything, as before the cache)
+  jax_nocache  tools/deblur.py --no-compilation-cache (compiles everything)
   jax_first    tools/deblur.py with an emptied compilation cache (first run: compiles and stores)
   jax_second   tools/deblur.py again (second run: compiled programs read from the cache)
 and prints the medians of wall time and of CPU time (user+system, less sensitive to other
-load) with the 1-minute load average around each repeat (the CPU may be shared). Appends one JSON line per run to OUT/results.jsonl.
+load) with the 1-minute load average around each repeat (state the load: run it on an idle
+machine). Appends one JSON line per run to DIR/results.jsonl.
 """
 
 import argparse
@@ -31,19 +33,20 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent / 'shared' / 'samples' / 'gopro_test'
 PY = sys.executable
 
 
-def _prepare(out: pathlib.Path, size: int, count: int) -> None:
-  """Weights (.pt and converted checkpoint) and `count` size x size PNGs under `out`."""
+def _prepare(out: pathlib.Path, size: int, count: int, data: Optional[pathlib.Path]) -> None:
+  """Weights (.pt and converted checkpoint) and `count` size x size PNGs under `out`: crops of
+  the blurry test frames of `data`, or random images when it is None."""
   from PIL import Image  # pylint: disable=g-import-not-at-top
+  from bench.gopro_frames import gopro_pairs  # pylint: disable=g-import-not-at-top
   from bench.torch_model import write_random_checkpoint  # pylint: disable=g-import-not-at-top
   write_random_checkpoint(out)
   images = out / 'input'
   shutil.rmtree(images, ignore_errors=True)
   images.mkdir(parents=True)
-  frames = sorted(SAMPLES.glob('*_blur.png')) if SAMPLES.is_dir() else []
+  frames = [blur for _, blur, _ in gopro_pairs(data, 'test')] if data else []
   rng = np.random.default_rng(0)
   for i in range(count):
     if frames:
@@ -73,7 +76,10 @@ def _time(cmd: List[str], env: Dict[str, str]) -> Tuple[float, float, Optional[f
 
 def main() -> int:
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-  parser.add_argument('--out', default='/tmp/deepdeblur_startup_bench')
+  parser.add_argument('--out', required=True, help='working folder (weights, images, results)')
+  parser.add_argument('--data', type=pathlib.Path, default=None,
+                      help='GOPRO_Large folder (or a subset) whose test/<SEQ>/blur frames are '
+                           'cropped; random images without it')
   parser.add_argument('--repeats', type=int, default=3)
   parser.add_argument('--size', type=int, default=256)
   parser.add_argument('--count', type=int, default=6)
@@ -81,7 +87,7 @@ def main() -> int:
   out = pathlib.Path(args.out)
   out.mkdir(parents=True, exist_ok=True)
   sys.path.insert(0, str(REPO))
-  _prepare(out, args.size, args.count)
+  _prepare(out, args.size, args.count, args.data)
   cache = out / 'cache'
   env = dict(os.environ, DEEPDEBLUR_CACHE=str(cache), JAX_PLATFORMS='cpu')
   env.pop('JAX_COMPILATION_CACHE_DIR', None)

@@ -1,4 +1,4 @@
-"""Our own PyTorch implementation of the DeepDeblur reference architecture (reference sections 1-2).
+"""Our own PyTorch implementation of the DeepDeblur architecture (the official DeepDeblur-PyTorch).
 
 It reproduces the official DeepDeblur-PyTorch state_dict keys exactly, so a file saved from it
 has the same layout as a released `model-N.pt`:

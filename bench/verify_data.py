@@ -1,22 +1,22 @@
 """Cost of the data check before step 1 (config.data.verify), per 1000 GOPRO-size pairs.
 
-  python bench/verify_data.py [--samples /work/shared/samples] [--repeats 3]
+  python bench/verify_data.py --data ROOT [--repeats 3]
 
-Links the real 1280x720 GOPRO frames of --samples (gopro_train_mini: 21 train pairs;
-gopro_test: 2 test pairs) into a temporary GOPRO_Large layout, then times
-`deepdeblur_jax.data.verify.verify_data` (every image decoded once with Pillow, sizes checked)
-with 1 thread and with one thread per CPU, interleaved, median of --repeats, and the process
-CPU time of one single-thread pass (the work itself, which wall time on a busy machine hides;
-an idle machine with N free cores needs about CPU time / N). The files are in the page cache
-after the warm-up, so this is the decoding cost, not disk reads. Prints a table and one JSON
-line; the 1000-pair figures are extrapolated linearly from the 23 pairs.
+ROOT is a GOPRO_Large folder or any subset of it in the same layout (ROOT/{train,test}/<SEQ>/
+{blur,sharp}/*.png; the `blur` frames are checked). Times `deepdeblur_jax.data.verify.verify_data`
+on it (every image decoded once with Pillow, sizes checked) with 1 thread and with one thread
+per CPU, interleaved, median of --repeats after one warm-up pass, and the process CPU time of
+one single-thread pass (the work itself, which wall time on a busy machine hides; an idle
+machine with N free cores needs about CPU time / N). The files are in the page cache after the
+warm-up, so this is the decoding cost, not disk reads. Prints a table and one JSON line; the
+figures per 1000 pairs and for the 3214 pairs of GOPRO_Large are extrapolated linearly from
+the pairs found.
 """
 
 import sys, pathlib; sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # noqa: E401,E702
 
 import argparse
 import os
-import tempfile
 import time
 
 from bench.timing import print_report, time_interleaved
@@ -24,27 +24,12 @@ from bench.timing import print_report, time_interleaved
 GOPRO_PAIRS = 2103 + 1111  # train + test pairs of GOPRO_Large
 
 
-def link_samples(samples: pathlib.Path, root: pathlib.Path) -> None:
-  """GOPRO_Large layout under `root` (blur_key 'blur') made of symlinks to the sample frames."""
-  mini = samples / 'gopro_train_mini'
-  for seq in sorted(p for p in mini.iterdir() if p.is_dir()):
-    for kind in ('blur', 'sharp'):
-      (root / 'train' / seq.name).mkdir(parents=True, exist_ok=True)
-      os.symlink(seq / kind, root / 'train' / seq.name / kind)
-  for blur in sorted((samples / 'gopro_test').glob('*_blur.png')):
-    seq, frame = blur.name[:-len('_000001_blur.png')], blur.name.split('_')[-2]
-    for kind in ('blur', 'sharp'):
-      folder = root / 'test' / seq / kind
-      folder.mkdir(parents=True, exist_ok=True)
-      os.symlink(blur.with_name(blur.name.replace('_blur.png', f'_{kind}.png')),
-                 folder / f'{frame}.png')
-
-
 def main(argv=None) -> int:
   """Runs the benchmark and prints the results."""
   parser = argparse.ArgumentParser(description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('--samples', default='/work/shared/samples')
+  parser.add_argument('--data', required=True,
+                      help='GOPRO_Large folder (or a subset): ROOT/{train,test}/<SEQ>/{blur,sharp}')
   parser.add_argument('--repeats', type=int, default=3)
   args = parser.parse_args(argv)
 
@@ -52,19 +37,18 @@ def main(argv=None) -> int:
   from deepdeblur_jax.data import verify  # pylint: disable=g-import-not-at-top
 
   cpus = os.cpu_count() or 1
-  with tempfile.TemporaryDirectory() as tmp:
-    link_samples(pathlib.Path(args.samples), pathlib.Path(tmp))
-    config = default.get_config()
-    config.data.root = tmp
-    config.data.blur_key = 'blur'
-    report = verify.verify_data(config, workers=1)  # also checks the layout once
-    pairs = sum(report.pairs.values())
-    cases = {f'{n} thread(s)': (lambda n: verify.verify_data(config, workers=n), [n], lambda r: r)
-             for n in sorted({1, cpus})}
-    timed = time_interleaved(cases, warmup=1, repeats=args.repeats)
-    cpu = time.process_time()
-    verify.verify_data(config, workers=1)
-    cpu_per_pair = (time.process_time() - cpu) / pairs
+  config = default.get_config()
+  config.data.dataset = 'gopro_large'
+  config.data.root = str(pathlib.Path(args.data).resolve())
+  config.data.blur_key = 'blur'
+  report = verify.verify_data(config, workers=1)  # also checks the layout once
+  pairs = sum(report.pairs.values())
+  cases = {f'{n} thread(s)': (lambda n: verify.verify_data(config, workers=n), [n], lambda r: r)
+           for n in sorted({1, cpus})}
+  timed = time_interleaved(cases, warmup=1, repeats=args.repeats)
+  cpu = time.process_time()
+  verify.verify_data(config, workers=1)
+  cpu_per_pair = (time.process_time() - cpu) / pairs
   rows = []
   for name, t in timed.items():
     per_pair = t['median_s'] / pairs

@@ -1,17 +1,20 @@
 """Video deblurring throughput (frames/s) at 1280x720: tools/deblur.py's video path vs PyTorch.
 
-  python bench/video_throughput.py --frames 3 --out /tmp/video_bench
+  python bench/video_throughput.py --out DIR [--data ROOT] [--frames 3]
 
-Prepares (untimed) one set of random official-architecture weights (3 scales, 19 ResBlocks, 64
-features) as a PyTorch .pt and, through tools/convert_pytorch.py, as our checkpoint, and an
-H.264 clip of --frames 1280x720 frames (the blurry GOPRO frames in ../shared/samples when present,
-random frames otherwise). Then, in this process, times the whole clip, decode and encode included:
+Prepares (untimed), in DIR, one set of random official-architecture weights (3 scales,
+19 ResBlocks, 64 features) as a PyTorch .pt and, through tools/convert_pytorch.py, as our
+checkpoint, and an H.264 clip of --frames 1280x720 frames: the first blurry training frames of
+--data (a GOPRO_Large folder or any subset of it in the same layout,
+ROOT/train/<SEQ>/blur/*.png, in sequence and frame order), or random frames without --data.
+Then, in this process, times the whole clip, decode and encode included:
   jax    deepdeblur_jax.inference.video_files.deblur_video_file (what tools/deblur.py runs), after
          a one-frame clip has compiled the model (compile time is not counted)
   torch  the same frames decoded with PyAV, bench/torch_model.MSResNet on skimage's pyramid under
          no_grad (as bench/deblur_torch.py), written with the same H.264 encoder
 and prints frames/s of each (wall clock) and CPU seconds per frame (user+system of this process,
-less sensitive to other load), with the 1-minute load average (the CPU may be shared).
+less sensitive to other load), with the 1-minute load average (state the load: run it on an
+idle machine), and appends one JSON line to DIR/results.jsonl.
 """
 
 import argparse
@@ -21,12 +24,11 @@ import os
 import pathlib
 import sys
 import time
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent / 'shared' / 'samples' / 'gopro_train_mini'
 sys.path.insert(0, str(REPO))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -34,11 +36,13 @@ from deepdeblur_jax.io import video
 from deepdeblur_jax.io.photos import read_rgb_uint8
 
 
-def _prepare(out: pathlib.Path, frames: int) -> None:
-  """Weights (.pt and converted checkpoint), a one-frame warm-up clip and the timed clip."""
+def _prepare(out: pathlib.Path, frames: int, data: Optional[pathlib.Path]) -> None:
+  """Weights (.pt and converted checkpoint), a one-frame warm-up clip and the timed clip (the
+  blurry training frames of `data`, or random frames when it is None)."""
+  from bench.gopro_frames import gopro_pairs
   from bench.torch_model import write_random_checkpoint
   write_random_checkpoint(out)
-  paths = sorted(SAMPLES.glob('*/blur/*.png')) if SAMPLES.is_dir() else []
+  paths = [blur for _, blur, _ in gopro_pairs(data, 'train')][:frames] if data else []
   rng = np.random.default_rng(0)
   images = [read_rgb_uint8(paths[i % len(paths)]) if paths
             else rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8) for i in range(frames)]
@@ -85,12 +89,15 @@ def _time_torch(out: pathlib.Path) -> Tuple[int, float, float]:
 
 def main() -> int:
   parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-  parser.add_argument('--out', default='/tmp/deepdeblur_video_bench')
+  parser.add_argument('--out', required=True, help='working folder (weights, clips, results)')
+  parser.add_argument('--data', type=pathlib.Path, default=None,
+                      help='GOPRO_Large folder (or a subset) whose train/<SEQ>/blur frames make '
+                           'the clip; random frames without it')
   parser.add_argument('--frames', type=int, default=3)
   args = parser.parse_args()
   out = pathlib.Path(args.out)
   out.mkdir(parents=True, exist_ok=True)
-  _prepare(out, args.frames)
+  _prepare(out, args.frames, args.data)
   results = {}
   for name, fn in (('jax', _time_jax), ('torch', _time_torch)):
     load_before = os.getloadavg()[0]

@@ -9,7 +9,7 @@ K=3 scales, 19 ResBlocks of 5x5 convs, 64 features, conv+PixelShuffle upsampling
 multi-scale MSE content loss + 1e-4 adversarial loss; Adam lr 5e-5, /10 after 150k of 450k
 steps; batch 4 of 256x256 patches. The paper reports 29.08 dB PSNR on the GOPRO test split.
 
-Augmentation as the paper's Lua code (reference section 4): crop corners at multiples of 4,
+Augmentation as the paper's Lua code: crop corners at multiples of 4,
 8 dihedral transforms, RGB permutation, saturation change with p=0.1, noise on the blurry
 input. configs/pytorch_l1.py is the DeepDeblur-PyTorch recipe instead: crops at any pixel and
 the saturation change on every patch.
@@ -19,7 +19,7 @@ import ml_collections
 
 
 def get_model_config() -> ml_collections.ConfigDict:
-  """The generator of reference section 1 (11,721,321 parameters)."""
+  """The paper's generator (11,721,321 parameters)."""
   model = ml_collections.ConfigDict()
   model.n_scales = 3
   model.n_resblocks = 19
@@ -31,7 +31,7 @@ def get_model_config() -> ml_collections.ConfigDict:
 
 
 def get_data_config() -> ml_collections.ConfigDict:
-  """Dataset and augmentation fields (reference sections 4 and 5)."""
+  """Dataset and augmentation fields."""
   data = ml_collections.ConfigDict()
   data.dataset = 'gopro_large'  # 'gopro_large' | 'reds' | 'paired' | 'synthetic'
   data.root = ''  # dataset root folder; for 'synthetic' the cache folder ('' = default)
@@ -77,9 +77,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.generator_init = 'random'
   config.dtype = 'float32'  # compute dtype: 'float32' | 'bfloat16' (params stay float32)
   # Training memory: 'none' | 'resblock' | 'scale' recompute activations in the backward pass
-  # (same result, less memory, more FLOPs; see docs/PERFORMANCE.md "TPU (compiled here, not run)").
+  # (same result, less memory, more FLOPs; see docs/tpu.md).
   config.remat = 'none'
-  # Optimisation (reference sections 3-4).
+  # Optimisation (the paper's recipe).
   config.num_train_steps = 450_000
   config.learning_rate = 5e-5
   # Piecewise-constant schedule: from step lr_boundaries[i] on, the rate is multiplied by

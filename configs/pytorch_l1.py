@@ -1,4 +1,4 @@
-"""The DeepDeblur-PyTorch recipe on GOPRO_Large `blur_gamma` (reference sections 3-4).
+"""The DeepDeblur-PyTorch recipe on GOPRO_Large `blur_gamma`.
 
   python -m deepdeblur_jax.main --config=configs/pytorch_l1.py --workdir=runs/pytorch_l1 \
       --config.data.root=/path/to/GOPRO_Large

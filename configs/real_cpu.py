@@ -1,6 +1,6 @@
 """A small generator for real GOPRO blur on a few CPU cores (bench/learning_check_real.sh).
 
-  bash bench/learning_check_real.sh --minutes 40 --config configs/real_cpu.py
+  bash bench/learning_check_real.sh --data ROOT --out DIR --minutes 40 --config configs/real_cpu.py
   # or on your own GOPRO_Large copy:
   python -m deepdeblur_jax.main --config=configs/real_cpu.py --workdir=runs/real_cpu \
       --config.data.root=/data/GOPRO_Large
@@ -15,8 +15,8 @@ permutations but no saturation or noise augmentation. Training is meant to be st
 40 minutes on 2 idle cores (~2.9 steps/s: step 5000 at ~30 min, 6500 at ~38 min). On a slower
 machine move them with --config.lr_boundaries. Checkpoints every 50 steps are all kept so that
 earlier points of a run can be exported and compared.
-Measured (2 idle cores, 40 min, 6718 steps): +0.49 dB on the two real GOPRO test pairs;
-docs/PERFORMANCE.md, "Real learning check (CPU, real GOPRO frames)".
+Measured (2 idle cores, 40 min, 6718 steps): +0.49 dB on two real GOPRO test pairs;
+docs/results.md.
 """
 
 import ml_collections

@@ -1,6 +1,7 @@
 """The full generator on real GOPRO blur for a few GPU minutes (bench/learning_check_real.sh).
 
-  bash bench/learning_check_real.sh --minutes 4 --config configs/real_gpu.py --test-only
+  bash bench/learning_check_real.sh --data ROOT --out DIR --minutes 4 --config configs/real_gpu.py \
+      --test-only
   # or on your own GOPRO_Large copy, on one GPU:
   python -m deepdeblur_jax.main --config=configs/real_gpu.py --workdir=runs/real_gpu \
       --config.data.root=/data/GOPRO_Large
@@ -9,8 +10,8 @@ The DeepDeblur-PyTorch recipe of configs/pytorch_l1.py (3 scales x 19 ResBlocks 
 5x5 convs, L1 on the [0, 255] scale, Adam 1e-4, batch 16 of 256x256, no adversarial term) in
 bfloat16, on the linear `blur` frames, started as the identity map (config.generator_init =
 'identity': training begins at the blurry PSNR), at a constant learning rate since training is
-meant to be stopped by time (SIGTERM saves). Decoded frames are cached in memory (the sample
-sets are small). Measured results: docs/PERFORMANCE.md, "Real learning check (GPU)".
+meant to be stopped by time (SIGTERM saves). Decoded frames are cached in memory (it is meant
+for a few dozen frames). Measured results: docs/results.md.
 """
 
 import ml_collections

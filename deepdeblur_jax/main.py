@@ -17,7 +17,7 @@ import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from deepdeblur_jax import compilation_cache, distributed  # pylint: disable=g-import-not-at-top
+from deepdeblur_jax import compilation_cache, config_files, distributed  # pylint: disable=g-import-not-at-top
 from deepdeblur_jax.config_validation import ConfigError, validate_config
 from deepdeblur_jax.training import train
 from deepdeblur_jax.training.workdir_lock import WorkdirLockedError
@@ -77,6 +77,7 @@ def _config_load_error(argv: List[str], error: BaseException) -> str:
 
 def parse_flags(argv: List[str]) -> List[str]:
   """absl flag parsing with one-line errors for config files and `--config.<field>` overrides."""
+  config_files.add_package_root(_config_file_arg(argv))  # configs/*.py import each other
   try:
     rest = FLAGS(argv)
     _ = FLAGS.config.keys()  # a config file that failed to load raises on first access

@@ -1,27 +1,14 @@
 """Shared pytest fixtures."""
 
-import glob
-import importlib.util
 import os
 
 import pytest
 
-
-def _keep_jax_off_an_absent_tpu() -> None:
-  """With libtpu installed (requirements-tpu.txt, for tests/test_tpu_plan.py) on a machine with
-  no TPU, JAX would try to open one at start-up (log noise on stderr, cloud metadata look-ups).
-  The tests run on CPU then; TPU VMs, GPU plugins and an explicit JAX_PLATFORMS are left alone.
-  The TPU plans compile for compile-only devices and need no TPU backend."""
-  if 'JAX_PLATFORMS' in os.environ or importlib.util.find_spec('libtpu') is None:
-    return
-  if glob.glob('/dev/accel*') or glob.glob('/dev/vfio/[0-9]*'):
-    return
-  if importlib.util.find_spec('jax_plugins') is not None:  # a CUDA/ROCm plugin is installed
-    return
-  os.environ['JAX_PLATFORMS'] = 'cpu'
-
-
-_keep_jax_off_an_absent_tpu()
+# Imported before jax: with libtpu installed (requirements-tpu.txt, for tests/test_tpu_plan.py) on
+# a machine without a TPU, deepdeblur_jax keeps JAX off the TPU back end (deepdeblur_jax/
+# platforms.py), so the tests and the tools they start run on the CPU without libtpu's start-up
+# noise. The TPU plans compile for compile-only devices and need no TPU back end.
+import deepdeblur_jax  # pylint: disable=unused-import
 
 # After the platform choice above: JAX reads JAX_PLATFORMS when it is imported.
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-position

@@ -1,6 +1,7 @@
-"""Smoke tests of bench/train_step.py, bench/inference.py and bench/learning_check.sh on the tiny
-model (subprocess), and of the analytic FLOP accounting against an independent count from the
-models' own conv kernels and output shapes."""
+"""Smoke tests of bench/train_step.py, bench/inference.py and bench/gpu_suite.sh on the tiny
+model and of bench/verify_data.py on frames the project renders (subprocess), and of the
+analytic FLOP accounting against an independent count from the models' own conv kernels and
+output shapes."""
 
 import json
 import os
@@ -12,7 +13,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-from skimage.metrics import peak_signal_noise_ratio
 
 from bench import flops
 from bench.configs import load_config
@@ -67,7 +67,7 @@ def test_default_generator_is_3906k_mac_per_pixel_per_scale():
   macs = flops.generator_macs_from_config(model_config, 720, 1280)
   pixels = sum((720 >> k) * (1280 >> k) for k in range(3))
   assert abs(macs / pixels - 3.906e6) / 3.906e6 < 1e-3
-  assert abs(macs - 4.72e12) / 4.72e12 < 2e-3  # reference section 7: about 4.72 TMAC at 720p
+  assert abs(macs - 4.72e12) / 4.72e12 < 2e-3  # about 4.72 TMAC for one 720p image
 
 
 def test_discriminator_macs_match_independent_count():
@@ -123,32 +123,44 @@ def test_adversarial_flops_count_discriminator():
   assert flops.peak_tflops('cpu', 'float32') is None
 
 
-def test_learning_check_script_end_to_end(tmp_path):
-  """bench/learning_check.sh (SMOKE: tiny model) trains, exports and evaluates on flat
-  NAME_{blur,sharp}.png pairs like shared/samples/gopro_test; here pairs the project renders."""
-  samples = tmp_path / 'samples'
-  pairs = synthetic_scenes.render_sequence_pairs(np.random.default_rng(3), (64, 96), 2)
-  for i, pair in enumerate(pairs):
-    name = f'GOPR{i:04d}_11_00_{i:06d}'  # sequence GOPR000i_11_00, frame 00000i
-    image_io.write_png(samples / f'{name}_blur.png', pair['blur'])
-    image_io.write_png(samples / f'{name}_sharp.png', pair['sharp'])
-  out = tmp_path / 'out'
-  env = dict(os.environ, SMOKE='1', TRAIN_SECONDS='400', PYTHON=sys.executable,
-             LC_SCRATCH=str(tmp_path / 'scratch'), JAX_PLATFORMS='cpu')
-  proc = subprocess.run(['bash', 'bench/learning_check.sh', str(out), '6', str(samples)],
-                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=500,
-                        check=False)
-  assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-  assert 'step 6/6' in (out / 'train.log').read_text()
-  results = {name: json.loads((out / f'{name}.json').read_text())
-             for name in ('real_blur', 'real_model', 'synthetic_blur', 'synthetic_model')}
-  # The staged pairs are the ones written above: the baseline equals scikit-image's PSNR.
-  expected = np.mean([peak_signal_noise_ratio(p['sharp'], p['blur'], data_range=255)
-                      for p in pairs])
-  assert results['real_blur']['num_images'] == 2
-  np.testing.assert_allclose(results['real_blur']['psnr'], expected, atol=1e-3)
-  assert results['real_model']['num_images'] == 2
-  assert results['real_model']['settings']['checkpoint'].endswith('run/export')
-  assert results['synthetic_model']['num_images'] == results['synthetic_blur']['num_images'] > 0
-  for result in results.values():
-    assert np.isfinite(result['psnr']) and 0 < result['ssim'] <= 1
+def test_gpu_suite_script_smoke(tmp_path):
+  """bench/gpu_suite.sh with SMOKE=1 (tiny model and sizes) runs every row but the adversarial
+  one and writes one JSON line each; with SECONDS=0 it skips every row."""
+  out = tmp_path / 'suite'
+  env = dict(os.environ, SMOKE='1', PYTHON=sys.executable, JAX_PLATFORMS='cpu')
+  proc = subprocess.run(['bash', 'bench/gpu_suite.sh', str(out)], cwd=ROOT, env=env,
+                        capture_output=True, text=True, timeout=900, check=False)
+  assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+  lines = [json.loads(l) for l in (out / 'gpu_suite.jsonl').read_text().splitlines()]
+  rows = [(r['benchmark'], row['dtype'], row.get('batch'), row.get('adversarial'))
+          for r in lines for row in r['rows']]
+  assert rows == [('train_step', 'bfloat16', 2, False), ('inference', 'bfloat16', 1, None),
+                  ('inference', 'bfloat16', 8, None), ('train_step', 'float32', 2, False),
+                  ('inference', 'float32', 1, None), ('inference', 'float32', 8, None)]
+  assert all(row['torch_median_s'] > 0 for r in lines for row in r['rows'])
+  assert 'load average' in (out / 'env.log').read_text()
+  proc = subprocess.run(['bash', 'bench/gpu_suite.sh', str(tmp_path / 'none'), '0'], cwd=ROOT,
+                        env=env, capture_output=True, text=True, timeout=300, check=False)
+  assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+  assert proc.stdout.count('skipped: ') == 4
+  assert not (tmp_path / 'none' / 'gpu_suite.jsonl').exists()
+  proc = subprocess.run(['bash', 'bench/gpu_suite.sh'], cwd=ROOT, env=env, capture_output=True,
+                        text=True, timeout=60, check=False)
+  assert proc.returncode == 2 and 'usage' in proc.stderr
+
+
+def test_verify_data_benchmark_on_a_gopro_layout(tmp_path):
+  """bench/verify_data.py --data ROOT counts the pairs of a GOPRO_Large-layout folder."""
+  data = tmp_path / 'GOPRO_Large'
+  for split, seqs, size in (('train', 2, (256, 264)), ('test', 1, (48, 64))):
+    for s in range(seqs):  # training frames must hold a 256x256 patch (configs/default.py)
+      pairs = synthetic_scenes.render_sequence_pairs(np.random.default_rng(s), size, 2)
+      for i, pair in enumerate(pairs):
+        for kind in ('blur', 'sharp'):
+          image_io.write_png(data / split / f'GOPR{s:04d}_00_00' / kind / f'{i:06d}.png',
+                             pair[kind])
+  result = _run('verify_data.py', '--data', str(data), '--repeats', '1')
+  assert result['benchmark'] == 'verify_data'
+  assert {row['pairs'] for row in result['rows']} == {6}
+  assert {row['images'] for row in result['rows']} == {12}
+  assert all(row['median_s'] > 0 for row in result['rows'])

@@ -1,4 +1,4 @@
-"""bench/torch_model.py follows reference sections 1-2: keys, counts, and agreement with Flax."""
+"""bench/torch_model.py follows the official architecture: keys, counts, and agreement with Flax."""
 
 import jax.numpy as jnp
 import numpy as np

@@ -69,7 +69,7 @@ def test_bad_synthetic_value_names_field(field, value, match):
 
 
 def test_recipes_follow_the_reference_augmentation():
-  """Reference section 4: the paper's Lua code crops at multiples of 4 and changes saturation
+  """The paper's Lua code crops at multiples of 4 and changes saturation
   with p=0.1; DeepDeblur-PyTorch crops at any pixel and changes saturation always."""
   from configs import pytorch_l1  # pylint: disable=g-import-not-at-top
   paper, torch_recipe = default.get_config().data, pytorch_l1.get_config().data

@@ -19,7 +19,7 @@ def _correct(blur: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarr
            for c_in in range(3)) for c_out in range(3)], axis=-1)
 
 
-def _write_samples(root: pathlib.Path, kernel: np.ndarray, bias: np.ndarray) -> None:
+def _write_frames(root: pathlib.Path, kernel: np.ndarray, bias: np.ndarray) -> None:
   rng = np.random.default_rng(0)
   for split, count in (('train', 3), ('test', 2)):
     for i in range(count):
@@ -27,23 +27,21 @@ def _write_samples(root: pathlib.Path, kernel: np.ndarray, bias: np.ndarray) -> 
       sharp = _correct(blur / 255.0, kernel, bias)
       assert 0 < sharp.min() and sharp.max() < 1
       sharp_u8 = np.round(sharp * 255).astype(np.uint8)
-      if split == 'train':
-        folder = root / 'gopro_train_mini' / 'GOPR0001_00_00'
-        photos.write_png(folder / 'blur' / f'{i:06d}.png', blur)
-        photos.write_png(folder / 'sharp' / f'{i:06d}.png', sharp_u8)
-      else:
-        photos.write_png(root / 'gopro_test' / f'GOPR{i + 2:04d}_11_00_000001_blur.png', blur)
-        photos.write_png(root / 'gopro_test' / f'GOPR{i + 2:04d}_11_00_000001_sharp.png', sharp_u8)
+      # GOPRO_Large layout: one training sequence of 3 frames, 2 test sequences of one frame.
+      seq, frame = (('GOPR0001_00_00', i) if split == 'train' else (f'GOPR{i + 2:04d}_11_00', 1))
+      photos.write_png(root / split / seq / 'blur' / f'{frame:06d}.png', blur)
+      photos.write_png(root / split / seq / 'sharp' / f'{frame:06d}.png', sharp_u8)
 
 
 def test_recovers_a_known_filter_and_applies_it_like_scipy(tmp_path, capsys):
   rng = np.random.default_rng(1)
   kernel = rng.normal(0, 0.01, (5, 5, 3, 3))
   bias = np.array([0.01, -0.02, 0.015])
-  _write_samples(tmp_path, kernel, bias)
+  _write_frames(tmp_path, kernel, bias)
   train, test = (linear_baseline_real.load_pairs(pairs)
-                 for pairs in linear_baseline_real.sample_pairs(tmp_path))
+                 for pairs in linear_baseline_real.data_pairs(tmp_path))
   assert len(train) == 3 and len(test) == 2
+  assert [name for name, _, _ in test] == ['GOPR0002_11_00/000001.png', 'GOPR0003_11_00/000001.png']
   fitted, fitted_bias = linear_baseline_real.fit_filter(train, 5, pixels_per_image=1500,
                                                         ridge=1e-9)
   # The only error left is the uint8 rounding of the sharp frames (std 0.0011).
@@ -54,7 +52,8 @@ def test_recovers_a_known_filter_and_applies_it_like_scipy(tmp_path, capsys):
                              _correct(blur, kernel, bias), atol=1e-9)
   rows = linear_baseline_real.evaluate(test, fitted, fitted_bias)
   assert all(r['filtered'] > r['blurry'] + 10 for r in rows), rows
-  assert linear_baseline_real.main(['--samples', str(tmp_path), '--sizes', '3',
+  assert linear_baseline_real.main(['--data', str(tmp_path), '--sizes', '3',
                                     '--pixels', '500']) == 0
   out = capsys.readouterr().out
   assert '3x3 filter, test pairs: mean gain +' in out and 'training frames' in out
+  assert 'GOPR0002_11_00/000001.png' in out

@@ -87,7 +87,7 @@ def test_cli_end_to_end_writes_every_field(tmp_path):
   assert record['fits'] is True and record['num_chips'] == 8 and record['global_batch'] == 8
   assert record['remat'] == 'resblock' and record['dtype'] == 'bfloat16'
   assert record['peak_bytes_per_chip'] <= record['hbm_bytes_per_chip']
-  assert 'compute bound' in proc.stdout and 'fits                True' in proc.stdout
+  assert 'cost-model compute' in proc.stdout and 'fits                True' in proc.stdout
 
 
 def test_cli_without_libtpu_says_how_to_install_it(monkeypatch, capsys):

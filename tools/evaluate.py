@@ -5,7 +5,7 @@
   python tools/evaluate.py --data /data/GOPRO_Large --baseline --output results/gopro_blur.json
 
 The layout of --data is detected (or give --format). Outputs are clipped and quantised to uint8
-before measuring (reference section 6): PSNR on RGB with peak 255 and scikit-image's Gaussian
+before measuring (docs/evaluation.md): PSNR on RGB with peak 255 and scikit-image's Gaussian
 SSIM, per image, then averaged. GOPRO_Large uses --blur-key blur_gamma (the paper's and
 DeepDeblur-PyTorch's choice) unless told `blur`; results.json records which.
 """

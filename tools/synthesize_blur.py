@@ -7,7 +7,7 @@
 
 DIR is one folder of sorted frames or a tree of such folders (video files in it are read too);
 each --video is decoded one frame at a time (PyAV) into a sequence named after the file. Writes
-OUT/<seq>/{blur,blur_gamma,sharp}/NNNNNN.png (reference section 5), the same bytes for a video as
+OUT/<seq>/{blur,blur_gamma,sharp}/NNNNNN.png (GOPRO_Large's layout), the same bytes for a video as
 for its frames saved as PNGs. A video's frame rate is printed, with a warning when it is too low
 for the window (GOPRO: 240 fps, 7-13 frames). An input that cannot be read is named and skipped;
 the exit code is then 1.

@@ -8,9 +8,10 @@ TPU topology with libtpu's compiler, no TPU needed, and prints what the compiler
   python tools/tpu_plan.py --config configs/quickstart.py --topology v5e-8 --max-batch
 
 Per chip: memory (arguments, temporaries, generated code, peak against the chip's HBM), XLA's
-FLOPs next to the analytic count, XLA's bytes accessed, and two lower bounds on the step time
-(FLOPs / peak bf16 FLOP/s, bytes / HBM bandwidth) from the chip table in
-deepdeblur_jax/planning/chips.py. These are compiler figures, not timings. A shape that does not
+FLOPs next to the analytic count, XLA's bytes accessed, and two times from XLA's cost model
+(FLOPs / peak bf16 FLOP/s, bytes / HBM bandwidth, with the chip table in
+deepdeblur_jax/planning/chips.py). These are compiler figures, not timings and not bounds on a real
+TPU: the cost model counts a convolution's HBM traffic several times over (docs/tpu.md). A shape that does not
 fit prints `fits: False` and exits 0. --max-batch finds the largest global batch (a multiple of
 the device count) that fits, guessing from the memory figures and bisecting.
 Exit code: 0 with an answer (fits or not), 2 for unusable arguments or a missing libtpu.
@@ -88,10 +89,12 @@ def format_plan(p: Plan) -> str:
                           f'{_gb(p.generated_code_bytes_per_chip)}'),
       ('XLA FLOPs per chip', _num(p.xla_flops_per_chip, 'TFLOP', 1e12) + ratio),
       ('XLA bytes per chip', _num(p.xla_bytes_accessed_per_chip, 'GB', 1e9)),
-      ('compute bound', _num(p.compute_bound_seconds, 'ms', 1e-3)
-       + (f' (bf16 peak {p.peak_flops_per_chip / 1e12:g} TFLOP/s)' if p.peak_flops_per_chip else '')),
-      ('memory bound', _num(p.memory_bound_seconds, 'ms', 1e-3)
-       + (f' (HBM {p.hbm_bandwidth_per_chip / 1e9:g} GB/s)' if p.hbm_bandwidth_per_chip else '')),
+      ('cost-model compute', _num(p.compute_bound_seconds, 'ms', 1e-3)
+       + (f' (XLA FLOPs / bf16 peak {p.peak_flops_per_chip / 1e12:g} TFLOP/s)'
+          if p.peak_flops_per_chip else '')),
+      ('cost-model memory', _num(p.memory_bound_seconds, 'ms', 1e-3)
+       + (f' (XLA bytes / HBM {p.hbm_bandwidth_per_chip / 1e9:g} GB/s; over-counts convolution '
+          'traffic, docs/tpu.md)' if p.hbm_bandwidth_per_chip else '')),
       ('convolutions', ', '.join(f'{n} {t}' for t, n in sorted(p.conv_dtypes.items())) or '-'),
       ('compile', f'{p.compile_seconds:.1f} s'),
   ]

@@ -1,4 +1,4 @@
-"""Official DeepDeblur-PyTorch generator weights -> our Flax params (reference section 1).
+"""Official DeepDeblur-PyTorch generator weights -> our Flax params.
 
 The official file is `{'G': state_dict, ...}` or a bare state_dict, possibly with a `module.`
 prefix (DataParallel). The architecture (scales, blocks, features, kernel) is inferred from the

@@ -1,4 +1,4 @@
-"""The paper's blur synthesis: average consecutive sharp frames (reference section 5).
+"""The paper's blur synthesis: average consecutive sharp frames, as Nah et al. made GOPRO_Large.
 
 For a window of M sharp frames S_1..S_M (uint8, scaled to [0, 1]):
 

@@ -92,7 +92,7 @@ def adjust_saturation(pair: tf.Tensor, factor: tf.Tensor) -> tf.Tensor:
 
 def augment_pair(blur: tf.Tensor, sharp: tf.Tensor, g: tf.Tensor, seed: int, data: Any,
                  patch_size: int) -> tuple[tf.Tensor, tf.Tensor]:
-  """Crops and augments one uint8 pair (reference section 4); float32 [0, 1] out.
+  """Crops and augments one uint8 pair (docs/data.md); float32 [0, 1] out.
 
   All randomness is stateless, seeded by (seed, 16 * g + k) for stream k.
   """

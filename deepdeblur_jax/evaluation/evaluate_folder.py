@@ -1,8 +1,8 @@
 """PSNR/SSIM of a model (or of the blurry input) over a GOPRO_Large, REDS or paired folder.
 
-Follows reference section 6: the output is clipped and quantised to uint8 (exactly what a saved
-PNG holds), PSNR and SSIM are measured per image on RGB with peak 255 (`image_metrics`, equal to
-scikit-image) and averaged over images.
+As DeepDeblur-PyTorch (docs/evaluation.md): the output is clipped and quantised to uint8
+(exactly what a saved PNG holds), PSNR and SSIM are measured per image on RGB with peak 255
+(`image_metrics`, equal to scikit-image) and averaged over images.
 """
 
 import concurrent.futures

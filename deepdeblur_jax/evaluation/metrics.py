@@ -1,4 +1,4 @@
-"""PSNR and SSIM on device, following the DeepDeblur-PyTorch protocol (reference section 6).
+"""PSNR and SSIM on device, following the DeepDeblur-PyTorch protocol (docs/evaluation.md).
 
 Images are clipped to [0, rgb_range] and quantised to uint8 levels (the official save rule,
 `deepdeblur_jax.quantization`) before measuring; PSNR is over

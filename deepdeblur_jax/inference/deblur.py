@@ -20,8 +20,9 @@ def padded_size(h: int, w: int, multiple: int) -> Tuple[int, int]:
 def make_deblur_fn(model: MultiScaleGenerator) -> Callable[[Any, jnp.ndarray], jnp.ndarray]:
   """A jitted `fn(params, images) -> deblurred` for NHWC images in [0, rgb_range] of any size.
 
-  Each image is padded by edge replication to a multiple of 2**(n_scales-1) (as the reference
-  demo does), the pyramid is built on device, and the finest output is cropped back. The output
+  Each image is padded by edge replication to a multiple of 2**(n_scales-1) (as
+  DeepDeblur-PyTorch's demo does), the pyramid is built on device, and the finest output is
+  cropped back. The output
   is float32 and not clipped. Compiles once per input shape.
   """
   multiple = 2 ** (model.n_scales - 1)

@@ -1,4 +1,4 @@
-"""DeepDeblur's GAN discriminator (reference section 2): 10 bias-free convs + 1x1 logits."""
+"""DeepDeblur's GAN discriminator: 10 bias-free convs + 1x1 logits."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""The coarse-to-fine multi-scale generator of Nah et al. (reference section 1).
+"""The coarse-to-fine multi-scale generator of Nah et al. (CVPR 2017).
 
 Parameter layout (index 0 is the FINEST scale, as in DeepDeblur-PyTorch):
   scale_{s}/head, scale_{s}/resblock_{1..n}/conv{1,2}, scale_{s}/tail   for s in 0..K-1

@@ -23,7 +23,8 @@ from deepdeblur_jax.planning.chips import (ChipSpec, CHIPS, chip_for_device_kind
                                            chips_per_host_bounds, parse_topology)
 
 LIBTPU_INSTALL_HINT = ('libtpu is not installed: TPU plans need the TPU compiler. Install it '
-                       'with `pip install -r requirements-tpu.txt` (Linux x86-64 only)')
+                       'with `make install-tpu-plan` or `pip install -r requirements-tpu.txt` '
+                       '(Linux x86-64 only)')
 WHATS = ('train', 'deblur')
 
 

@@ -11,6 +11,8 @@ Orbax writes each checkpoint into a temporary folder and renames it when complet
 every process takes part in save and restore (multi-host safe).
 """
 
+import contextlib
+import logging
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import jax
@@ -114,6 +116,25 @@ def _fields(train_state: Any) -> Dict[str, Any]:
           'opt_state': train_state.opt_state}
 
 
+class _ReadOnlyNotice(logging.Filter):
+  """Drops Orbax's warning that a read-only manager's directory is read only (we asked for it)."""
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith('Given directory is read only')
+
+
+@contextlib.contextmanager
+def _without_read_only_notice():
+  """Hides that one warning while a read-only CheckpointManager is built; others still print."""
+  notice = _ReadOnlyNotice()
+  logger = logging.getLogger('absl')
+  logger.addFilter(notice)
+  try:
+    yield
+  finally:
+    logger.removeFilter(notice)
+
+
 def restore_generator(workdir: str, step: Optional[int] = None
                       ) -> Tuple[Any, Dict[str, Any], int]:
   """(generator params, config dict, step) of a training run's checkpoint (default: latest).
@@ -124,8 +145,8 @@ def restore_generator(workdir: str, step: Optional[int] = None
   directory = checkpoint_dir(workdir)
   if not storage.isdir(directory):
     raise FileNotFoundError(f'no checkpoint folder {directory}')
-  options = ocp.CheckpointManagerOptions(create=False, read_only=True)
-  with ocp.CheckpointManager(directory, options=options) as manager:
+  options = ocp.CheckpointManagerOptions(create=False, read_only=True, save_interval_steps=0)
+  with _without_read_only_notice(), ocp.CheckpointManager(directory, options=options) as manager:
     step = manager.latest_step() if step is None else int(step)
     if step is None or step not in manager.all_steps():
       raise FileNotFoundError(f'no checkpoint for step {step} in {directory} '

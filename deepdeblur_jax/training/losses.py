@@ -1,4 +1,4 @@
-"""Pure loss functions (reference section 3). Images are NHWC on the [0, rgb_range] scale."""
+"""Pure loss functions. Images are NHWC on the [0, rgb_range] scale."""
 
 from typing import List, Sequence, Tuple
 

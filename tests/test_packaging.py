@@ -1,0 +1,44 @@
+"""The installs: `make install` is the CPU install (no TPU compiler, no jax pin), `make test`
+adds the test and TPU-planning requirements, and pyproject.toml's extras match the files."""
+
+import pathlib
+import shutil
+import subprocess
+import tomllib
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _requirement_lines(name: str) -> list:
+  lines = (REPO / name).read_text().splitlines()
+  return [line.split(' #')[0].strip() for line in lines
+          if line.strip() and not line.startswith('#')]
+
+
+def test_tpu_plan_extra_repeats_requirements_tpu():
+  project = tomllib.loads((REPO / 'pyproject.toml').read_text())['project']
+  assert project['optional-dependencies']['tpu-plan'] == _requirement_lines('requirements-tpu.txt')
+
+
+def test_runtime_requirements_leave_jax_free_and_bring_no_libtpu():
+  runtime = _requirement_lines('requirements.txt')
+  assert not [r for r in runtime if r.startswith('libtpu')]
+  assert [r for r in runtime if r.startswith('jax')] == ['jax>=0.7.2']
+
+
+@pytest.mark.skipif(shutil.which('make') is None, reason='make is not installed')
+@pytest.mark.parametrize('target,files', [
+    ('install', ['requirements.txt']),
+    ('install-tpu-plan', ['requirements.txt', 'requirements-tpu.txt']),
+    ('test', ['requirements.txt', 'requirements-test.txt', 'requirements-tpu.txt']),
+])
+def test_make_targets_install_their_requirement_files(tmp_path, target, files):
+  """`make -n` (print, run nothing) into a fresh virtual environment folder."""
+  proc = subprocess.run(['make', '-n', target, f'VENV={tmp_path / "venv"}'], cwd=REPO,
+                        capture_output=True, text=True, timeout=60, check=True)
+  installs = [line for line in proc.stdout.splitlines() if ' -m pip install -r ' in line]
+  assert len(installs) == 1, proc.stdout
+  assert sorted(installs[0].split(' -r ')[1:]) == sorted(files), installs[0]
+  assert ' -m pip install -e . --no-deps' in proc.stdout
