@@ -166,3 +166,39 @@ def test_second_cli_run_on_a_busy_bucket_workdir_is_refused_like_locally(gcs_ser
   assert 'Traceback' not in result.stderr
   assert not storage.exists(f'{workdir}/checkpoints')
   assert not storage.exists(f'{workdir}/{LOCK_FILE}')  # the holder released it on SIGTERM
+
+
+def test_server_stopped_mid_run_keeps_the_last_checkpoint_and_the_same_command_resumes(
+    gcs_server, gcs_prefix):
+  workdir = f'{gcs_prefix}/run'
+  command = [sys.executable, '-m', 'deepdeblur_jax.main', '--config=configs/tiny.py',
+             f'--workdir={workdir}', '--config.num_train_steps=400',
+             '--config.checkpoint_every_steps=50', '--config.eval_every_steps=0',
+             '--config.log_every_steps=50']
+  env = dict(os.environ, PYTHONPATH=ROOT, JAX_PLATFORMS='cpu', **gcs_server.env())
+  run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+  try:
+    lines = []
+    for line in run.stderr:
+      lines.append(line)
+      if 'saved checkpoint of step 100 ' in line:
+        break
+    assert run.poll() is None, ''.join(lines[-30:])
+    gcs_server.stop()  # the bucket goes away while the run is training and saving
+    try:
+      run.wait(timeout=8)
+    except subprocess.TimeoutExpired:
+      pass  # still retrying: end it as a dead VM would
+  finally:
+    run.kill()
+    run.wait()
+    gcs_server.start()
+  _, _, step = checkpointing.restore_generator(workdir)
+  assert step >= 100
+  result = run_python(command[1:], dict(gcs_server.env(), JAX_PLATFORMS='cpu'))
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert f'took over the stale lock {workdir}/{LOCK_FILE}' in result.stderr
+  assert f'resumed from checkpoint step {step} in {workdir}' in result.stderr
+  assert 'done: step 400' in result.stderr
+  assert not storage.exists(f'{workdir}/{LOCK_FILE}')
