@@ -69,13 +69,14 @@ def short_message(exc: BaseException) -> str:
 
 def write_traceback(path: str, exc: BaseException, argv: Sequence[str]) -> Optional[str]:
   """Appends a dated traceback of `exc` to `path`; returns the path, or None if not writable."""
+  from deepdeblur_jax.io import storage  # pylint: disable=g-import-not-at-top
+  text = (f'--- {datetime.datetime.now().astimezone().isoformat(timespec="seconds")} '
+          f'{" ".join(argv)}\n' +
+          ''.join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
   try:
-    with open(path, 'a') as f:
-      f.write(f'--- {datetime.datetime.now().astimezone().isoformat(timespec="seconds")} '
-              f'{" ".join(argv)}\n')
-      traceback.print_exception(type(exc), exc, exc.__traceback__, file=f)
+    storage.append_text(path, text)
     return path
-  except OSError:
+  except Exception:  # pylint: disable=broad-except  (OSError; a bucket's client errors)
     return None
 
 

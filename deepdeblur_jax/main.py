@@ -5,9 +5,10 @@ import os
 import re
 import signal
 import sys
-from typing import List
+from typing import List, Optional
 
 from deepdeblur_jax import cli_errors
+from deepdeblur_jax.io import storage  # maps STORAGE_EMULATOR_HOST before jax/Orbax load
 
 if __name__ == '__main__':
   cli_errors.quiet_native_logs(sys.argv)  # before jax/TensorFlow load their C++ logging
@@ -106,6 +107,15 @@ def _hide_orbax_info(record: std_logging.LogRecord) -> bool:
   return record.levelno >= std_logging.WARNING or '/orbax/' not in record.pathname
 
 
+def _error_log_path(workdir: str) -> Optional[str]:
+  """WORKDIR/error.log when the workdir exists (in a bucket: when reachable), else None."""
+  try:
+    workdir = storage.absolute(workdir)
+    return storage.join(workdir, ERROR_LOG) if storage.isdir(workdir) else None
+  except Exception:  # pylint: disable=broad-except  (an unreachable bucket: no log file)
+    return None
+
+
 def main(argv: list) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
@@ -128,8 +138,7 @@ def main(argv: list) -> None:
     logging.warning('%s', e)
     sys.exit(128 + (e.signum or signal.SIGTERM))
   except Exception as e:  # pylint: disable=broad-except
-    workdir = os.path.abspath(FLAGS.workdir)
-    log_path = os.path.join(workdir, ERROR_LOG) if os.path.isdir(workdir) else None
+    log_path = _error_log_path(FLAGS.workdir)
     cli_errors.report(e, verbose, log_path)
     cli_errors.exit_now(1)
 

@@ -54,7 +54,10 @@ def without_compilation_cache():
 # rather than one long file starting last and stretching the end of the run.
 _SLOW_FIRST = (
     'test_multihost.py',
+    'test_gcs_tools.py',
+    'test_gcs_multihost.py',
     'test_bench_smoke.py',
+    'test_gcs_workdir.py',
     'test_init_from.py',
     'test_remat.py',
     'test_notebook.py',
@@ -71,3 +74,35 @@ def pytest_collection_modifyitems(items):
   """Moves the tests of `_SLOW_FIRST` to the front (in that order), the rest keep theirs."""
   rank = {name: i for i, name in enumerate(_SLOW_FIRST)}
   items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+@pytest.fixture(scope='session')
+def gcs_server(tmp_path_factory):
+  """A local GCS server (gcp-storage-emulator, tests/gcs_server.py) for this test session, with
+  STORAGE_EMULATOR_HOST pointing this process at it; each test uses its own prefix
+  (`gcs_prefix`). Subprocesses get the setting through `gcs_server.env()`."""
+  from _gcs_utils import GcsServer  # pylint: disable=g-import-not-at-top
+  from deepdeblur_jax.io import storage  # pylint: disable=g-import-not-at-top
+  base = tmp_path_factory.mktemp('gcs')
+  (base / 'data').mkdir()
+  server = GcsServer(str(base / 'data'), str(base / 'server.log'))
+  server.start()
+  with pytest.MonkeyPatch.context() as mp:
+    mp.setenv('STORAGE_EMULATOR_HOST', server.url)
+    for name in ('TENSORSTORE_GCS_HTTP_URL', 'GOOGLE_AUTH_TOKEN_FOR_TESTING',
+                 'GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT'):
+      mp.delenv(name, raising=False)
+    storage.configure()
+    try:
+      yield server
+    finally:
+      server.stop()
+
+
+@pytest.fixture
+def gcs_prefix(gcs_server, request):
+  """gs://<test bucket>/<test name>: a fresh place in the bucket for one test."""
+  from _gcs_utils import BUCKET  # pylint: disable=g-import-not-at-top
+  del gcs_server
+  name = ''.join(c if c.isalnum() or c in '-_' else '_' for c in request.node.name)
+  return f'gs://{BUCKET}/{name}'

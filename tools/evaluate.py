@@ -20,6 +20,7 @@ import numpy as np
 from deepdeblur_jax import cli_errors, compilation_cache
 from deepdeblur_jax.evaluation.evaluate_folder import FORMATS, evaluate_pairs, list_eval_pairs
 from deepdeblur_jax.inference.checkpoint import CheckpointError, load_inference_checkpoint
+from deepdeblur_jax.io import storage
 from deepdeblur_jax.io.atomic import write_json
 
 
@@ -48,7 +49,7 @@ def main(argv=None) -> int:
     split = args.split
     if split is None:
       split = 'val' if (args.format == 'reds' or (args.format is None and (
-          pathlib.Path(args.data) / 'val' / 'val_blur').is_dir())) else 'test'
+          storage.path(args.data, expand_user=False) / 'val' / 'val_blur').is_dir())) else 'test'
     fmt, pairs = list_eval_pairs(args.data, split, args.format, args.blur_key)
   except (OSError, ValueError) as e:
     print(f'error: {e}', file=sys.stderr)
@@ -74,9 +75,9 @@ def main(argv=None) -> int:
     print(f'error: {e}', file=sys.stderr)
     return 1
   results['settings'] = {
-      'data': str(pathlib.Path(args.data).resolve()), 'format': fmt, 'split': split,
+      'data': storage.resolved(args.data), 'format': fmt, 'split': split,
       'blur_key': args.blur_key if fmt == 'gopro_large' else None,
-      'checkpoint': str(pathlib.Path(args.checkpoint).resolve()) if args.checkpoint else None,
+      'checkpoint': storage.resolved(args.checkpoint) if args.checkpoint else None,
       'baseline': bool(args.baseline), 'model': config,
       'dtype': np.dtype(model.dtype).name if model else None,
       'metric': 'PSNR RGB peak 255; SSIM skimage gaussian sigma 1.5, uint8-quantised output'}

@@ -9,7 +9,7 @@ import os
 import pathlib
 from typing import Any, Callable, Union
 
-from deepdeblur_jax.io import photos
+from deepdeblur_jax.io import photos, storage
 
 PathLike = Union[str, os.PathLike]
 
@@ -27,8 +27,8 @@ class ImagePair:
 
 def _images_under(folder: pathlib.Path) -> dict[str, pathlib.Path]:
   """Image files below `folder`, keyed by their POSIX path relative to it."""
-  return {p.relative_to(folder).as_posix(): p for p in folder.rglob('*')
-          if p.is_file() and photos.is_image_file(p)}
+  return {p.relative_to(folder).as_posix(): p for p in storage.files_under(folder)
+          if photos.is_image_file(p)}
 
 
 def match_folders(blur_dir: pathlib.Path, sharp_dir: pathlib.Path, prefix: str,
@@ -58,7 +58,7 @@ def match_folders(blur_dir: pathlib.Path, sharp_dir: pathlib.Path, prefix: str,
 def _root(data_config: Any) -> pathlib.Path:
   if not data_config.root:
     raise ValueError(f'data.root is empty; set it to the {data_config.dataset} folder')
-  root = pathlib.Path(data_config.root).expanduser()
+  root = storage.path(data_config.root)
   if not root.is_dir():
     raise FileNotFoundError(f'data.root folder not found: {root}')
   return root

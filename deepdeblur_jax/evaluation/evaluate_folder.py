@@ -19,7 +19,7 @@ from deepdeblur_jax import quantization
 from deepdeblur_jax.data import readers
 from deepdeblur_jax.evaluation.metrics import image_metrics
 from deepdeblur_jax.inference.tiling import deblur_array
-from deepdeblur_jax.io import photos
+from deepdeblur_jax.io import photos, storage
 from deepdeblur_jax.models.generator import MultiScaleGenerator
 
 FORMATS = ('gopro_large', 'reds', 'paired')
@@ -27,7 +27,7 @@ FORMATS = ('gopro_large', 'reds', 'paired')
 
 def detect_format(root: str, split: str) -> str:
   """'gopro_large', 'reds' or 'paired' from the folder layout under `root` (raises naming it)."""
-  base = pathlib.Path(root).expanduser()
+  base = storage.path(root)
   if not base.is_dir():
     raise FileNotFoundError(f'data folder {base} does not exist')
   if (base / split / f'{split}_blur').is_dir():
@@ -97,7 +97,7 @@ def evaluate_pairs(pairs: List[readers.ImagePair], params: Any = None,
     per_image.append({'path': pair.name, 'psnr': psnr, 'ssim': ssim})
     if save_dir is not None:
       quantised = quantization.to_uint8(output)
-      target = pathlib.Path(save_dir) / pathlib.Path(pair.name).with_suffix('.png')
+      target = storage.path(save_dir, expand_user=False) / pathlib.PurePosixPath(pair.name).with_suffix('.png')
       photos.write_png(str(target), quantised)
     elapsed = time.perf_counter() - start
     mean_psnr = np.mean([r['psnr'] for r in per_image])

@@ -8,7 +8,9 @@ Layout of a checkpoint folder:
                 requires Orbax's commit marker params/commit_success.txt
 
 The folder is written under a temporary name next to the target and renamed into place, so a
-crash never leaves a half-written checkpoint. Loading checks every config field and every
+crash never leaves a half-written checkpoint. In a bucket (gs://...), where a folder cannot be
+renamed, params/ is written first and config.json last: an interrupted write leaves no
+config.json, and the folder is refused as a checkpoint. Loading checks every config field and every
 parameter's name and shape against the model built from the config.
 """
 
@@ -26,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
+from deepdeblur_jax.io import storage
 from deepdeblur_jax.models.factory import DTYPES, create_generator, init_generator
 from deepdeblur_jax.models.generator import UPSAMPLE_MODES, MultiScaleGenerator
 
@@ -124,14 +127,14 @@ def compare_shapes(expected: Mapping[str, Tuple[int, ...]], found: Mapping[str, 
 def save_inference_checkpoint(path: str, params: Any, model_config: Mapping[str, Any],
                               dtype: str = 'float32',
                               provenance: Optional[Mapping[str, Any]] = None,
-                              overwrite: bool = False) -> pathlib.Path:
+                              overwrite: bool = False) -> Any:
   """Writes generator `params` and config.json to the folder `path`, atomically.
 
   `dtype` is the compute dtype recorded in config.json; params are stored in it ('bfloat16'
   halves the file). Params are checked against the model built from `model_config` first.
-  Returns the absolute path of the checkpoint.
+  Returns the absolute path of the checkpoint (pathlib.Path, or etils.epath.Path in a bucket).
   """
-  target = pathlib.Path(path).expanduser().absolute()
+  target = _folder(path)
   if dtype not in DTYPES:
     raise CheckpointError(f'dtype must be one of {sorted(DTYPES)}, got {dtype!r}')
   model_fields = model_config_dict(model_config)
@@ -147,6 +150,9 @@ def save_inference_checkpoint(path: str, params: Any, model_config: Mapping[str,
   if target.exists() and not overwrite:
     raise CheckpointError(f'{target} already exists '
                           '(pass overwrite=True / --overwrite to replace it)')
+  if storage.is_url(path):
+    _save_in_bucket(target, params, dtype, config)
+    return target
   target.parent.mkdir(parents=True, exist_ok=True)
   tmp = pathlib.Path(tempfile.mkdtemp(prefix=f'.{target.name}.tmp-', dir=target.parent))
   try:
@@ -172,9 +178,28 @@ def save_inference_checkpoint(path: str, params: Any, model_config: Mapping[str,
   return target
 
 
+def _folder(path: str) -> Any:
+  """The checkpoint folder as an absolute pathlib.Path, or an etils.epath.Path for a URL."""
+  if storage.is_url(path):
+    return storage.path(path)
+  return pathlib.Path(path).expanduser().absolute()
+
+
+def _save_in_bucket(target: Any, params: Any, dtype: str, config: Mapping[str, Any]) -> None:
+  """Writes params/ then config.json into the bucket folder `target`, replacing what is there."""
+  if target.exists():
+    target.rmtree()
+  store = jax.tree_util.tree_map(lambda x: jnp.asarray(x, DTYPES[dtype]), params)
+  checkpointer = ocp.StandardCheckpointer()
+  checkpointer.save(target / PARAMS_DIR, store)
+  checkpointer.wait_until_finished()
+  checkpointer.close()
+  (target / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + '\n')
+
+
 def read_checkpoint_config(path: str) -> Dict[str, Any]:
   """The validated config.json of the checkpoint folder `path` (raises CheckpointError)."""
-  folder = pathlib.Path(path).expanduser()
+  folder = storage.path(path)
   if not folder.is_dir():
     raise CheckpointError(f'checkpoint folder {folder} does not exist (make one with '
                           'tools/export.py or tools/convert_pytorch.py)')
@@ -182,8 +207,7 @@ def read_checkpoint_config(path: str) -> Dict[str, Any]:
   if not config_path.is_file():
     raise CheckpointError(f'{config_path} is missing: {folder} is not an inference checkpoint')
   try:
-    with open(config_path) as f:
-      config = json.load(f)
+    config = json.loads(config_path.read_text())
   except (OSError, json.JSONDecodeError) as e:
     raise CheckpointError(f'{config_path} is not valid JSON: {e}') from e
   if not isinstance(config, dict):
@@ -209,7 +233,7 @@ def load_inference_checkpoint(path: str, dtype: Optional[str] = None
   The model computes in the checkpoint's dtype unless `dtype` overrides it. Raises
   CheckpointError naming the file, field or parameter at fault.
   """
-  folder = pathlib.Path(path).expanduser().absolute()
+  folder = _folder(path)
   config = read_checkpoint_config(str(folder))
   model_fields, stored_dtype = _validate_config(config, str(folder / CONFIG_FILE))
   model = create_generator(model_fields, dtype or stored_dtype)

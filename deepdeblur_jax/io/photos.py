@@ -12,13 +12,13 @@ RGB[A], bilevel becomes grey. Its two views:
 
 import dataclasses
 import os
-import pathlib
 from typing import Optional, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from deepdeblur_jax import quantization
+from deepdeblur_jax.io import storage
 from deepdeblur_jax.io.atomic import atomic_open
 from deepdeblur_jax.io.png16 import encode_png16, read_png16
 
@@ -59,10 +59,11 @@ def _decode(path: PathLike, orient: bool) -> tuple[np.ndarray, int]:
   """(pixels as stored: HxW or HxWxC uint8/uint16 with C in 2..4, bit depth 8 or 16) of an image
   file, turned by its EXIF orientation when `orient`; raises ImageError naming `path`."""
   try:
-    png16 = read_png16(path)
+    source = storage.readable(path)  # a local path, or a bucket object's bytes
+    png16 = read_png16(source)
     if png16 is not None:
       return png16, 16
-    with Image.open(path) as im:
+    with Image.open(source) as im:
       if orient:
         im = ImageOps.exif_transpose(im)
       if im.mode in ('I;16', 'I;16B', 'I;16L', 'I;16N'):
@@ -111,7 +112,7 @@ def read_rgb_uint8(path: PathLike) -> np.ndarray:
   Raises FileNotFoundError for a missing file and ImageError (a ValueError) naming the path for
   a file that cannot be decoded or is 16-bit.
   """
-  path = pathlib.Path(path)
+  path = storage.path(path, expand_user=False)
   if not path.is_file():
     raise FileNotFoundError(f'image file not found: {path}')
   array, bit_depth = _decode(path, orient=False)
@@ -125,11 +126,11 @@ def read_rgb_uint8(path: PathLike) -> np.ndarray:
 
 def image_size(path: PathLike) -> tuple[int, int]:
   """Returns (height, width) from the image header without decoding the pixels."""
-  path = pathlib.Path(path)
+  path = storage.path(path, expand_user=False)
   if not path.is_file():
     raise FileNotFoundError(f'image file not found: {path}')
   try:
-    with Image.open(path) as img:
+    with Image.open(storage.readable(path)) as img:
       width, height = img.size
   except (OSError, SyntaxError) as e:
     raise ValueError(f'cannot read image header of {path}: {e}') from e
@@ -155,7 +156,7 @@ def write_png(path: PathLike, array: np.ndarray) -> None:
   The image is written to a temporary file in the same folder and renamed, so a
   reader never sees a half-written file. 16-bit arrays are written as 16-bit PNG.
   """
-  path = pathlib.Path(path)
+  path = storage.path(path, expand_user=False)
   array = np.asarray(array)
   if array.dtype not in (np.uint8, np.uint16):
     raise ValueError(f'{path}: expected a uint8 or uint16 array, got {array.dtype}')

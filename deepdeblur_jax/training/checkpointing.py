@@ -13,13 +13,13 @@ every process takes part in save and restore (multi-host safe).
 
 import contextlib
 import logging
-import os
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import jax
 import orbax.checkpoint as ocp
 from jax.sharding import Mesh, Sharding, SingleDeviceSharding
 
+from deepdeblur_jax.io import storage
 from deepdeblur_jax.training.sharding import replicated_sharding
 from deepdeblur_jax.training.train_state import (DeblurTrainState, abstract_train_state,
                                                  uses_discriminator)
@@ -28,8 +28,8 @@ CHECKPOINT_SUBDIR = 'checkpoints'
 
 
 def checkpoint_dir(workdir: str) -> str:
-  """WORKDIR/checkpoints as an absolute path."""
-  return os.path.join(os.path.abspath(workdir), CHECKPOINT_SUBDIR)
+  """WORKDIR/checkpoints as an absolute path (or a gs:// URL)."""
+  return storage.join(storage.absolute(workdir), CHECKPOINT_SUBDIR)
 
 
 def create_checkpoint_manager(workdir: str, keep_checkpoints: int = 0) -> ocp.CheckpointManager:
@@ -143,7 +143,7 @@ def restore_generator(workdir: str, step: Optional[int] = None
   Raises FileNotFoundError when the workdir holds no checkpoint.
   """
   directory = checkpoint_dir(workdir)
-  if not os.path.isdir(directory):
+  if not storage.isdir(directory):
     raise FileNotFoundError(f'no checkpoint folder {directory}')
   options = ocp.CheckpointManagerOptions(create=False, read_only=True, save_interval_steps=0)
   with _without_read_only_notice(), ocp.CheckpointManager(directory, options=options) as manager:

@@ -1,13 +1,13 @@
 """Training checkpoint (WORKDIR/checkpoints/<step>) -> inference checkpoint folder."""
 
-import pathlib
-from typing import Optional
+from typing import Any, Optional
 
 from deepdeblur_jax.inference.checkpoint import CheckpointError, save_inference_checkpoint
+from deepdeblur_jax.io import storage
 
 
 def export_training_checkpoint(workdir: str, output: str, step: Optional[int] = None,
-                               dtype: str = 'float32', overwrite: bool = False) -> pathlib.Path:
+                               dtype: str = 'float32', overwrite: bool = False) -> Any:
   """Writes the generator of training step `step` (default: the latest) to `output`.
 
   `dtype` is the inference compute dtype; 'bfloat16' also stores the params in bfloat16.
@@ -24,7 +24,7 @@ def export_training_checkpoint(workdir: str, output: str, step: Optional[int] = 
     raise CheckpointError(f'the config saved in {workdir} at step {restored_step} has no "model" '
                           'section')
   provenance = {'source': 'deepdeblur-jax training',
-                'workdir': str(pathlib.Path(workdir).resolve()), 'step': restored_step,
+                'workdir': storage.resolved(workdir), 'step': restored_step,
                 'training_dtype': config.get('dtype'),
                 'data': {k: config.get('data', {}).get(k) for k in ('dataset', 'blur_key')}}
   return save_inference_checkpoint(output, params, config['model'], dtype=dtype,

@@ -8,12 +8,13 @@ import jax
 from deepdeblur_jax.inference.checkpoint import (MODEL_FIELDS, CheckpointError,
                                               load_inference_checkpoint, read_checkpoint_config)
 from deepdeblur_jax.config_validation import ConfigError
+from deepdeblur_jax.io import storage
 
 
 def init_from_path(config: Mapping[str, Any]) -> str:
   """The absolute path config.init_from names, or '' when the run starts from random weights."""
   path = str(config.get('init_from', '') or '')
-  return os.path.abspath(os.path.expanduser(path)) if path else ''
+  return storage.absolute(os.path.expanduser(path)) if path else ''
 
 
 def load_init_params(config: Mapping[str, Any]) -> Any:

@@ -7,6 +7,39 @@ import jax
 import numpy as np
 
 from deepdeblur_jax import quantization
+from deepdeblur_jax.io import storage
+
+
+class _BucketEventFile:
+  """An event file in a bucket: records are kept in memory and the object is uploaded whole on
+  each flush (a bucket object cannot be appended to), through the project's storage layer."""
+
+  def __init__(self, path: str):
+    self._path = path
+    self._data = bytearray()
+    self._flushed = -1
+
+  def write(self, data: bytes) -> None:
+    self._data += data
+
+  def flush(self) -> None:
+    if len(self._data) != self._flushed:
+      storage.write_bytes(self._path, bytes(self._data))
+      self._flushed = len(self._data)
+
+  def close(self) -> None:
+    self.flush()
+
+
+class _BucketEventFiles:
+  """tensorboardX writer factory for gs:// log folders (its own needs google-cloud-storage
+  credentials and settings of its own)."""
+
+  def open(self, path: str) -> _BucketEventFile:
+    return _BucketEventFile(path)
+
+  def directory_check(self, path: str) -> None:
+    del path  # a bucket has no folders to create
 
 
 def _import_summary_writer() -> Any:
@@ -37,7 +70,11 @@ class MetricsWriter:
     process_index = jax.process_index() if process_index is None else process_index
     self._writer = None
     if process_index == 0:
-      self._writer = _import_summary_writer()(logdir)
+      summary_writer = _import_summary_writer()
+      if storage.is_url(logdir):
+        from tensorboardX import record_writer  # pylint: disable=g-import-not-at-top
+        record_writer.register_writer_factory('gs', _BucketEventFiles())
+      self._writer = summary_writer(logdir)
 
   @property
   def active(self) -> bool:

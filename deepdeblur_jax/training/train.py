@@ -1,6 +1,5 @@
 """The train loop: `train_and_evaluate(config, workdir)` trains, checkpoints, evaluates, resumes."""
 
-import os
 import time
 from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
 
@@ -11,6 +10,7 @@ from jax.experimental import multihost_utils
 
 from deepdeblur_jax.config_validation import ConfigError, validate_config
 from deepdeblur_jax.data import loaders, verify
+from deepdeblur_jax.io import storage
 from deepdeblur_jax.io.atomic import write_json
 from deepdeblur_jax.training import checkpointing, eval_loop, run_record, workdir_lock
 from deepdeblur_jax.training.init_from import init_from_path, load_init_params, with_generator_params
@@ -115,24 +115,24 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   SIGTERM/SIGINT.
   """
   validate_config(config)
-  with workdir_lock.hold_for_run(os.path.abspath(workdir)):
+  with workdir_lock.hold_for_run(storage.absolute(workdir)):
     return _train_and_evaluate(config, workdir)
 
 
 def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
   start_time = time.time()
-  workdir = os.path.abspath(workdir)
+  workdir = storage.absolute(workdir)
   mesh = make_mesh()
   check_batch_size(config.batch_size, mesh)
   if jax.process_index() == 0:
-    os.makedirs(workdir, exist_ok=True)
+    storage.makedirs(workdir)
   data = loaders.input_module(config.data, logging.warning)
   verify.check_training_data(config, _log)  # every image decoded once before step 1
   generator, _ = build_models(config)
   manager = checkpointing.create_checkpoint_manager(workdir, config.keep_checkpoints)
   state, step, resumed, origin = _initial_state(config, workdir, manager, mesh)
   train_step = make_train_step(config, mesh)
-  writer = MetricsWriter(os.path.join(workdir, 'tensorboard'))
+  writer = MetricsWriter(storage.join(workdir, 'tensorboard'))
   run_record.record_config(writer, config, step, resumed)
   writer.write_text(step, 'init_from', origin or f'random initialisation (seed {config.seed})')
   _log('training %s on %d device(s) in %d process(es), from step %d to %d',
@@ -189,7 +189,7 @@ def _train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict
   result = dict(eval_metrics, step=step, minutes=(time.time() - start_time) / 60.0,
                 final_train_loss=train_metrics.get('loss'))
   if jax.process_index() == 0:
-    write_json(os.path.join(workdir, 'metrics.json'), result)
+    write_json(storage.join(workdir, 'metrics.json'), result)
   _log('done: step %d, PSNR %.3f dB (blurry %.3f dB), SSIM %.4f (blurry %.4f), %s',
        step, result['psnr'], result['baseline_psnr'], result['ssim'], result['baseline_ssim'],
        format_duration(result['minutes'] * 60))

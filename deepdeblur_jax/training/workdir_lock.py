@@ -6,6 +6,12 @@ disks and on NFS alike, so two runs can never both hold it and a reader never se
 lock. A lock left by a dead process on this host is taken over with a warning; a lock held by a
 live process, or by another host (whose processes cannot be checked from here), refuses the run
 with a message naming the holder.
+
+In a bucket (WORKDIR gs://...), the lock object is created with one upload under the precondition
+ifGenerationMatch=0, which the server checks atomically, so of two runs only one gets it. A lock
+left there by a dead process is taken over only when it names this host and its pid is gone;
+one from another host (no pid can be checked across hosts) refuses the run until someone who
+knows that run is dead deletes the object.
 """
 
 import contextlib
@@ -19,6 +25,8 @@ import uuid
 from typing import Any, Dict, Iterator, Optional
 
 from absl import logging
+
+from deepdeblur_jax.io import storage
 
 LOCK_FILE = 'train.lock'
 
@@ -55,8 +63,11 @@ def _alive(info: Dict[str, Any]) -> bool:
 
 def _read(path: str) -> Optional[Dict[str, Any]]:
   try:
-    with open(path) as f:
-      info = json.load(f)
+    if storage.is_url(path):
+      info = json.loads(storage.read_bytes(path))
+    else:
+      with open(path) as f:
+        info = json.load(f)
     return info if isinstance(info, dict) else {}
   except FileNotFoundError:
     return None
@@ -79,7 +90,8 @@ class WorkdirLock:
   """
 
   def __init__(self, workdir: str, enabled: bool = True):
-    self.path = os.path.join(os.path.abspath(workdir), LOCK_FILE)
+    self.path = storage.join(storage.absolute(workdir), LOCK_FILE)
+    self.folder = storage.absolute(workdir)
     self.enabled = enabled
     self._token = uuid.uuid4().hex
     self._previous_sigterm: Any = None
@@ -93,6 +105,9 @@ class WorkdirLock:
 
   def _create(self) -> bool:
     """Atomically creates the lock file; False if it exists."""
+    if storage.is_url(self.path):
+      return storage.create_exclusive(self.path,
+                                      (json.dumps(self._contents()) + '\n').encode())
     tmp = f'{self.path}.{self._token}.tmp'
     with open(tmp, 'w') as f:
       json.dump(self._contents(), f)
@@ -117,6 +132,13 @@ class WorkdirLock:
 
   def _take_over_stale(self, stale: Dict[str, Any]) -> bool:
     """Moves a dead process's lock aside (one taker wins); False if someone else got there."""
+    if storage.is_url(self.path):
+      if _read(self.path) != stale:
+        return False
+      storage.remove(self.path)
+      logging.warning('took over the stale lock %s of a process that no longer runs (%s)',
+                      self.path, describe(stale))
+      return True
     aside = f'{self.path}.stale-{self._token}'
     try:
       os.rename(self.path, aside)
@@ -152,7 +174,7 @@ class WorkdirLock:
       where = ('' if info.get('host') == socket.gethostname() else
                '; it is on another host: if that run is certainly dead, delete the lock file')
       raise WorkdirLockedError(
-          f'workdir {os.path.dirname(self.path)} is in use by another training run '
+          f'workdir {self.folder} is in use by another training run '
           f'({describe(info)}; lock file {self.path}){where}')
     raise WorkdirLockedError(f'could not take the lock {self.path} (it keeps changing)')
 
@@ -163,10 +185,7 @@ class WorkdirLock:
     self.held = False
     info = _read(self.path)
     if info and info.get('token') == self._token:
-      try:
-        os.unlink(self.path)
-      except FileNotFoundError:
-        pass
+      storage.remove(self.path)
 
   def _on_sigterm(self, signum: int, frame: Any) -> None:
     del frame
@@ -193,7 +212,7 @@ def hold_for_run(workdir: str) -> Iterator[None]:
   lock = WorkdirLock(workdir, enabled=jax.process_index() == 0)
   error: Optional[WorkdirLockedError] = None
   if lock.enabled:
-    os.makedirs(workdir, exist_ok=True)
+    storage.makedirs(workdir)
     try:
       lock.__enter__()
     except WorkdirLockedError as e:
