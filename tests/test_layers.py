@@ -7,8 +7,8 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / 'deepdeblur_jax'
 
 # Lowest first; a unit is a subpackage or a top-level module of deepdeblur_jax.
 LAYERS = [
-    {'quantization', 'cli_errors', 'compilation_cache', 'distributed', 'platforms', 'config_files'},
-    {'io'},
+    {'quantization', 'compilation_cache', 'distributed', 'platforms', 'config_files'},
+    {'io', 'cli_errors'},
     {'models'},
     {'data'},
     {'inference'},
