@@ -52,10 +52,11 @@ class Deblurrer:
   """The loaded model and what each request needs: check, read, deblur, write the PNG."""
 
   def __init__(self, checkpoint: str, max_pixels: int, out_dir: pathlib.Path,
-               dtype: Any = None):
+               dtype: Any = None, pad_to: int = 0):
     self.model, self.params, _ = load_inference_checkpoint(checkpoint, dtype)
     self.config = read_checkpoint_config(checkpoint)
     self.max_pixels = max_pixels
+    self.pad_to = pad_to
     self.out_dir = out_dir
 
   def photo(self, path: str) -> Tuple[str, float]:
@@ -67,7 +68,7 @@ class Deblurrer:
     except ImageError as e:  # the header was fine, the pixels are not: name the file, not the path
       raise ImageError(f'{pathlib.Path(path).name} cannot be decoded, it is truncated or '
                        f'damaged: {e.__cause__ or e}') from e
-    output = deblur_photo(self.params, self.model, photo)
+    output = deblur_photo(self.params, self.model, photo, pad_to=self.pad_to)
     folder = pathlib.Path(tempfile.mkdtemp(dir=self.out_dir))
     target = folder / (pathlib.Path(path).stem + '_deblurred.png')
     write_png(str(target), output)
@@ -126,6 +127,11 @@ def main(argv=None) -> int:
   parser.add_argument('--port', type=int, default=7860, help='port to listen on')
   parser.add_argument('--max-pixels', type=int, default=DEFAULT_MAX_PIXELS,
                       help='largest photo accepted, in pixels (default 24 megapixels)')
+  parser.add_argument('--pad-to', type=int, default=0, metavar='N',
+                      help='pad photos up to multiples of N pixels, so that photos of one size '
+                      'class share one compiled program (a new photo size then costs no '
+                      'compile); pixels near the bottom and right borders then differ from '
+                      "tools/deblur.py's (default 0: no padding, the same PNG as tools/deblur.py)")
   parser.add_argument('--dtype', choices=('float32', 'bfloat16'), default=None,
                       help="compute dtype (default: the checkpoint's)")
   parser.add_argument('--share', action='store_true',
@@ -133,8 +139,8 @@ def main(argv=None) -> int:
   cli_errors.add_verbose_argument(parser)
   compilation_cache.add_argument(parser)
   args = parser.parse_args(argv)
-  if args.max_pixels < 1:
-    print('error: --max-pixels must be >= 1', file=sys.stderr)
+  if args.max_pixels < 1 or args.pad_to < 0:
+    print('error: --max-pixels must be >= 1 and --pad-to >= 0', file=sys.stderr)
     return 2
   try:
     import gradio  # pylint: disable=import-outside-toplevel,unused-import
@@ -145,7 +151,7 @@ def main(argv=None) -> int:
   compilation_cache.enable_for(args)
   out_dir = pathlib.Path(tempfile.mkdtemp(prefix='deepdeblur-app-'))
   try:
-    deblurrer = Deblurrer(args.checkpoint, args.max_pixels, out_dir, args.dtype)
+    deblurrer = Deblurrer(args.checkpoint, args.max_pixels, out_dir, args.dtype, args.pad_to)
   except CheckpointError as e:
     print(f'error: cannot load the checkpoint, refusing to run without trained weights:\n  {e}',
           file=sys.stderr)
