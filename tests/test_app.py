@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from deepdeblur_jax.io import video
 from deepdeblur_jax.io.photos import write_png
 from tests.app_helpers import chromium_path, running_app
 from tests.tool_helpers import make_tiny_checkpoint, run_tool
@@ -18,6 +19,7 @@ gradio_client = pytest.importorskip('gradio_client', reason='pip install -r requ
 from gradio_client import Client, handle_file  # pylint: disable=wrong-import-position
 
 MAX_PIXELS = 100_000  # the server's --max-pixels: small, so an over-limit photo stays small
+MAX_VIDEO_SECONDS = 0.5
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -44,10 +46,20 @@ def setup(tmp_path_factory):
   Image.fromarray((rng.random((45, 61, 3)) * 255).astype(np.uint8)).save(photos / 'rgb.png')
   Image.fromarray((rng.random((45, 61, 3)) * 255).astype(np.uint8)).save(photos / 'other.png')
   write_png(str(photos / 'grey16.png'), (rng.random((45, 61)) * 65535).astype(np.uint16))
+  _write_clip(photos / 'clip.mp4', 6, rng)  # 0.24 s
+  _write_clip(root / 'long.mp4', 15, rng)  # 0.6 s, over MAX_VIDEO_SECONDS
   cli = run_tool('deblur', '--checkpoint', ckpt, '--input', photos, '--output', root / 'cli')
   assert cli.returncode == 0, cli.stderr
-  with running_app(ckpt, root, '--max-pixels', str(MAX_PIXELS)) as url:
+  with running_app(ckpt, root, '--max-pixels', str(MAX_PIXELS), '--max-video-seconds',
+                   str(MAX_VIDEO_SECONDS)) as url:
     yield url, photos, root / 'cli', root
+
+
+def _write_clip(path: pathlib.Path, frames: int, rng: np.random.Generator) -> None:
+  writer = video.VideoWriter(path, 48, 64, 25, 'h264')
+  for i in range(frames):
+    writer.write((rng.random((48, 64, 3)) * 255).astype(np.uint8), i / 25)
+  writer.close()
 
 
 def _pixels(path) -> np.ndarray:
@@ -88,7 +100,7 @@ def test_bad_uploads_get_a_message_and_the_server_keeps_serving(setup):
     with pytest.raises(Exception, match='.') as error:
       client.predict(handle_file(str(bad / name)), api_name='/deblur')
     assert message in str(error.value), (name, str(error.value))
-    assert str(bad) not in str(error.value)  # no server paths in messages
+    assert str(root) not in str(error.value)  # no server paths (uploads land under root)
   result = client.predict(handle_file(str(photos / 'rgb.png')), api_name='/deblur')
   assert pathlib.Path(result).read_bytes() == (cli / 'rgb.png').read_bytes()
 
@@ -102,6 +114,29 @@ def test_concurrent_requests_are_all_answered(setup):
                                                      api_name='/deblur'), names))
   for name, result in zip(names, results):
     assert pathlib.Path(result).read_bytes() == (cli / name).read_bytes(), name
+
+
+def test_video_api_gives_the_cli_clip_and_refuses_a_long_one(setup):
+  url, photos, cli, root = setup
+  client = Client(url, verbose=False)
+  result = pathlib.Path(client.predict(handle_file(str(photos / 'clip.mp4')),
+                                       api_name='/deblur_video'))
+  assert result.name == 'clip_deblurred.mp4'
+  got = [f.rgb for f in video.read_frames(result)]
+  want = [f.rgb for f in video.read_frames(cli / 'clip.mp4')]
+  assert len(got) == len(want) == 6
+  for g, w in zip(got, want):
+    np.testing.assert_array_equal(g, w)
+  with pytest.raises(Exception, match='long.mp4 lasts 0.6 s, over this page.s limit of 0.5 s'):
+    client.predict(handle_file(str(root / 'long.mp4')), api_name='/deblur_video')
+  with pytest.raises(Exception, match='rgb.png is not a video file this page reads'):
+    client.predict(handle_file(str(photos / 'rgb.png')), api_name='/deblur_video')
+  (root / 'junk.mp4').write_bytes(b'\0\0\0\x18ftypmp42 not really a video')
+  with pytest.raises(Exception, match='junk.mp4') as error:
+    client.predict(handle_file(str(root / 'junk.mp4')), api_name='/deblur_video')
+  assert str(root) not in str(error.value) and '/tmp' not in str(error.value), str(error.value)
+  assert pathlib.Path(client.predict(handle_file(str(photos / 'rgb.png')),  # still serving
+                                     api_name='/deblur')).is_file()
 
 
 def test_in_headless_chromium(setup):

@@ -21,7 +21,7 @@ import argparse
 import os
 import tempfile
 import time
-from typing import Any, Tuple
+from typing import Any, Callable, Tuple
 
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # no calls home from the server
 
@@ -31,8 +31,11 @@ from deepdeblur_jax import cli_errors, compilation_cache
 from deepdeblur_jax.inference.checkpoint import (CheckpointError, load_inference_checkpoint,
                                                  read_checkpoint_config)
 from deepdeblur_jax.inference.files import deblur_photo
-from deepdeblur_jax.inference.uploads import DEFAULT_MAX_PIXELS, check_photo, describe_model
+from deepdeblur_jax.inference.uploads import (DEFAULT_MAX_PIXELS, DEFAULT_MAX_VIDEO_SECONDS,
+                                               check_photo, check_video, describe_model)
+from deepdeblur_jax.inference.video_files import deblur_video_file, video_output_name
 from deepdeblur_jax.io.photos import ImageError, read_photo, to_array, write_png
+from deepdeblur_jax.io.video import VideoError
 
 MAX_UPLOAD = '200mb'
 
@@ -52,11 +55,13 @@ class Deblurrer:
   """The loaded model and what each request needs: check, read, deblur, write the PNG."""
 
   def __init__(self, checkpoint: str, max_pixels: int, out_dir: pathlib.Path,
-               dtype: Any = None, pad_to: int = 0):
+               dtype: Any = None, pad_to: int = 0,
+               max_video_seconds: float = DEFAULT_MAX_VIDEO_SECONDS):
     self.model, self.params, _ = load_inference_checkpoint(checkpoint, dtype)
     self.config = read_checkpoint_config(checkpoint)
     self.max_pixels = max_pixels
     self.pad_to = pad_to
+    self.max_video_seconds = max_video_seconds
     self.out_dir = out_dir
 
   def photo(self, path: str) -> Tuple[str, float]:
@@ -74,6 +79,20 @@ class Deblurrer:
     write_png(str(target), output)
     return str(target), time.perf_counter() - start
 
+  def video(self, path: str, on_frames: Callable[[int, int], None]) -> str:
+    """Deblurs the uploaded clip `path` as tools/deblur.py does (H.264, audio copied); returns
+    the clip's path. Raises VideoError."""
+    source = pathlib.Path(path)
+    folder = pathlib.Path(tempfile.mkdtemp(dir=self.out_dir))
+    target = folder / video_output_name(pathlib.Path(source.stem + '_deblurred' + source.suffix))
+    try:  # messages name the files, not the server's folders
+      check_video(path, self.max_video_seconds, self.max_pixels)
+      deblur_video_file(self.params, self.model, source, target, on_frames=on_frames)
+    except VideoError as e:
+      raise VideoError(str(e).replace(str(source), source.name)
+                       .replace(str(folder) + '/', '')) from e
+    return str(target)
+
 
 def build_page(deblurrer: Deblurrer) -> Any:
   """The Gradio Blocks of the page."""
@@ -88,6 +107,18 @@ def build_page(deblurrer: Deblurrer) -> Any:
       raise gr.Error(str(e), duration=None) from e
     print(f'deblurred {pathlib.Path(upload).name} in {seconds:.2f} s', file=sys.stderr, flush=True)
     return target
+
+  def deblur_clip(upload: Any, progress: Any = gr.Progress()) -> str:
+    if upload is None:
+      raise gr.Error('Upload a clip first.', duration=None)
+
+    def on_frames(done: int, total: int) -> None:
+      progress((done, total) if total else None, desc=f'{done} frames', unit='frames')
+
+    try:
+      return deblurrer.video(upload, on_frames)
+    except VideoError as e:
+      raise gr.Error(str(e), duration=None) from e
 
   def compare(upload: str, result: str) -> Tuple[np.ndarray, np.ndarray]:
     return (display_rgb(np.asarray(_read_any(upload))), display_rgb(np.asarray(_read_any(result))))
@@ -108,6 +139,20 @@ def build_page(deblurrer: Deblurrer) -> Any:
                                   interactive=False, elem_id='slider')
       button.click(deblur, inputs=upload, outputs=result, api_name='deblur').success(
           compare, inputs=[upload, result], outputs=slider, api_name=False)
+    with gr.Tab('Video'):
+      gr.Markdown(f'Clips up to {deblurrer.max_video_seconds:g} s; the result is H.264 with '
+                  "the input's frame rate, size, frame count and audio.")
+      with gr.Row():
+        with gr.Column(scale=1):
+          clip = gr.File(label='Blurry clip (MP4, MOV, MKV, WebM, AVI, ...)', type='filepath',
+                         elem_id='clip-upload')
+          clip_button = gr.Button('Deblur clip', variant='primary', elem_id='deblur-clip-button')
+          clip_result = gr.File(label='Deblurred clip', interactive=False, elem_id='clip-result')
+        with gr.Column(scale=2):
+          preview = gr.Video(label='Deblurred', interactive=False, elem_id='clip-preview')
+      clip_button.click(deblur_clip, inputs=clip, outputs=clip_result,
+                        api_name='deblur_video').success(
+          lambda path: path, inputs=clip_result, outputs=preview, api_name=False)
   return page
 
 
@@ -127,6 +172,8 @@ def main(argv=None) -> int:
   parser.add_argument('--port', type=int, default=7860, help='port to listen on')
   parser.add_argument('--max-pixels', type=int, default=DEFAULT_MAX_PIXELS,
                       help='largest photo accepted, in pixels (default 24 megapixels)')
+  parser.add_argument('--max-video-seconds', type=float, default=DEFAULT_MAX_VIDEO_SECONDS,
+                      help='longest clip accepted, in seconds (default 60)')
   parser.add_argument('--pad-to', type=int, default=0, metavar='N',
                       help='pad photos up to multiples of N pixels, so that photos of one size '
                       'class share one compiled program (a new photo size then costs no '
@@ -151,7 +198,8 @@ def main(argv=None) -> int:
   compilation_cache.enable_for(args)
   out_dir = pathlib.Path(tempfile.mkdtemp(prefix='deepdeblur-app-'))
   try:
-    deblurrer = Deblurrer(args.checkpoint, args.max_pixels, out_dir, args.dtype, args.pad_to)
+    deblurrer = Deblurrer(args.checkpoint, args.max_pixels, out_dir, args.dtype, args.pad_to,
+                          args.max_video_seconds)
   except CheckpointError as e:
     print(f'error: cannot load the checkpoint, refusing to run without trained weights:\n  {e}',
           file=sys.stderr)

@@ -46,6 +46,9 @@ def check_video(path: str, max_seconds: float = DEFAULT_MAX_VIDEO_SECONDS,
   file = pathlib.Path(path)
   if not file.is_file() or file.stat().st_size == 0:
     raise video.VideoError(f'{file.name} is empty (0 bytes): upload a video clip')
+  if not video.is_video_file(file):
+    raise video.VideoError(f'{file.name} is not a video file this page reads '
+                           f'({", ".join(video.VIDEO_EXTENSIONS)})')
   info = video.probe(file)
   seconds = info.duration_s or (info.frame_count / float(info.fps) if info.frame_count else 0.0)
   if seconds > max_seconds:
