@@ -74,7 +74,7 @@ def describe_model(config: Mapping[str, Any]) -> str:
   data = prov.get('data') or {}
   if data.get('dataset'):
     facts.append(f"trained on {data['dataset']}"
-                 + (f" ({data['blur_key']} blur)" if data.get('blur_key') else ''))
+                 + (f" (blur key {data['blur_key']!r})" if data.get('blur_key') else ''))
   if prov.get('step') is not None:
     facts.append(f"{prov['step']} training steps")
   if prov.get('created'):
