@@ -18,7 +18,10 @@ import sys, pathlib  # noqa: E401  (runs from a checkout without installation)
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import argparse
+import atexit
 import os
+import shutil
+import signal
 import tempfile
 import time
 from typing import Any, Callable, Tuple
@@ -38,6 +41,7 @@ from deepdeblur_jax.io.photos import ImageError, read_photo, to_array, write_png
 from deepdeblur_jax.io.video import VideoError
 
 MAX_UPLOAD = '200mb'
+KEEP_RESULTS_S = 3600  # results (and Gradio's copies of uploads) are deleted after an hour
 
 
 def display_rgb(array: np.ndarray) -> np.ndarray:
@@ -64,6 +68,14 @@ class Deblurrer:
     self.max_video_seconds = max_video_seconds
     self.out_dir = out_dir
 
+  def new_folder(self) -> pathlib.Path:
+    """A fresh folder for one result; folders older than KEEP_RESULTS_S are deleted."""
+    cutoff = time.time() - KEEP_RESULTS_S
+    for old in self.out_dir.iterdir():
+      if old.stat().st_mtime < cutoff:
+        shutil.rmtree(old, ignore_errors=True)
+    return pathlib.Path(tempfile.mkdtemp(dir=self.out_dir))
+
   def photo(self, path: str) -> Tuple[str, float]:
     """Deblurs the uploaded file `path`; returns (PNG path, seconds). Raises ImageError."""
     check_photo(path, self.max_pixels)
@@ -74,7 +86,7 @@ class Deblurrer:
       raise ImageError(f'{pathlib.Path(path).name} cannot be decoded, it is truncated or '
                        f'damaged: {e.__cause__ or e}') from e
     output = deblur_photo(self.params, self.model, photo, pad_to=self.pad_to)
-    folder = pathlib.Path(tempfile.mkdtemp(dir=self.out_dir))
+    folder = self.new_folder()
     target = folder / (pathlib.Path(path).stem + '_deblurred.png')
     write_png(str(target), output)
     return str(target), time.perf_counter() - start
@@ -83,7 +95,7 @@ class Deblurrer:
     """Deblurs the uploaded clip `path` as tools/deblur.py does (H.264, audio copied); returns
     the clip's path. Raises VideoError."""
     source = pathlib.Path(path)
-    folder = pathlib.Path(tempfile.mkdtemp(dir=self.out_dir))
+    folder = self.new_folder()
     target = folder / video_output_name(pathlib.Path(source.stem + '_deblurred' + source.suffix))
     try:  # messages name the files, not the server's folders
       check_video(path, self.max_video_seconds, self.max_pixels)
@@ -123,7 +135,8 @@ def build_page(deblurrer: Deblurrer) -> Any:
   def compare(upload: str, result: str) -> Tuple[np.ndarray, np.ndarray]:
     return (display_rgb(np.asarray(_read_any(upload))), display_rgb(np.asarray(_read_any(result))))
 
-  with gr.Blocks(title='DeepDeblur', analytics_enabled=False) as page:
+  with gr.Blocks(title='DeepDeblur', analytics_enabled=False,
+                 delete_cache=(KEEP_RESULTS_S, KEEP_RESULTS_S)) as page:
     gr.Markdown('# DeepDeblur\nUpload a blurry photo, compare it with the deblurred one, '
                 'download the result as a PNG.')
     gr.Markdown(describe_model(deblurrer.config), elem_id='model-info')
@@ -197,6 +210,7 @@ def main(argv=None) -> int:
     return 2
   compilation_cache.enable_for(args)
   out_dir = pathlib.Path(tempfile.mkdtemp(prefix='deepdeblur-app-'))
+  atexit.register(shutil.rmtree, out_dir, ignore_errors=True)
   try:
     deblurrer = Deblurrer(args.checkpoint, args.max_pixels, out_dir, args.dtype, args.pad_to,
                           args.max_video_seconds)
@@ -206,6 +220,7 @@ def main(argv=None) -> int:
     return 2
   print(f'model: {describe_model(deblurrer.config)}', file=sys.stderr, flush=True)
   page = build_page(deblurrer)
+  signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a stop request cleans up as Ctrl+C does
   page.queue(default_concurrency_limit=1, max_size=64)  # one request at a time on the device
   page.launch(server_name=args.host, server_port=args.port, share=args.share,
               allowed_paths=[str(out_dir)], max_file_size=MAX_UPLOAD, show_error=True)
