@@ -141,7 +141,7 @@ def test_video_api_gives_the_cli_clip_and_refuses_a_long_one(setup):
 
 def test_in_headless_chromium(setup):
   """The page in a real browser: model info, upload, deblur, the slider, download = CLI PNG;
-  a bad file shows its message."""
+  the video tab's clip = CLI clip; a bad file shows its message."""
   browser_path = chromium_path()
   if browser_path is None:
     pytest.skip('no Chromium installed (Debian: apt-get install chromium)')
@@ -166,6 +166,21 @@ def test_in_headless_chromium(setup):
       download.value.save_as(saved)
       assert download.value.suggested_filename == 'rgb_deblurred.png'
       assert saved.read_bytes() == (cli / 'rgb.png').read_bytes()
+
+      page.get_by_role('tab', name='Video').click()  # the clip: progress, preview, download
+      page.locator('#clip-upload input[type=file]').set_input_files(str(photos / 'clip.mp4'))
+      page.locator('#deblur-clip-button').click()
+      link = page.locator('#clip-result a[download="clip_deblurred.mp4"]')
+      link.wait_for(timeout=120_000)
+      sync_api.expect(page.locator('#clip-preview video')).to_have_count(1, timeout=60_000)
+      with page.expect_download() as download:
+        link.click()
+      saved = root / 'browser_download.mp4'
+      download.value.save_as(saved)
+      got = [f.rgb for f in video.read_frames(saved)]
+      want = [f.rgb for f in video.read_frames(cli / 'clip.mp4')]
+      assert len(got) == len(want) == 6
+      assert all(np.array_equal(g, w) for g, w in zip(got, want))
 
       page.goto(url)
       page.locator('#upload input[type=file]').set_input_files(str(root / 'junk.png'))
