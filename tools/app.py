@@ -1,15 +1,18 @@
-"""A deblurring web page: upload a photo, compare it with the deblurred one, download the PNG.
+"""A deblurring web page: upload a photo or a clip, compare before and after, download the result.
 
   python tools/app.py --checkpoint checkpoints/gopro_l1            # http://127.0.0.1:7860
 
-The page (Gradio) deblurs with the same code as tools/deblur.py, so the PNG it offers has the
-same pixels and layout as the file the command line writes for that photo. The model is loaded
-once; each photo size compiles once and is then reused. Requests queue and run one at a time.
-Files that are not images, empty, truncated, or over --max-pixels (decompression bombs included)
-are refused with a message and the server keeps serving. The deblur function is also an API:
+The page (Gradio) deblurs with the same code as tools/deblur.py, so the PNG (or the H.264 clip)
+it offers is the file the command line writes for that input. The model is loaded once; each
+photo size compiles once and is then reused (--pad-to N: one program per size class, at the cost
+of the border pixels). Requests queue and run one at a time. Files that are not images or videos,
+empty, truncated, over --max-pixels (decompression bombs included) or, for clips, longer than
+--max-video-seconds are refused with a message and the server keeps serving. The deblurring is
+also an API:
 
   from gradio_client import Client, handle_file
   png = Client('http://127.0.0.1:7860/').predict(handle_file('photo.jpg'), api_name='/deblur')
+  (api_name='/deblur_video' for a clip)
 
 The page binds to 127.0.0.1 unless --host says otherwise; --share asks Gradio for a public link.
 """
