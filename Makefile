@@ -4,8 +4,9 @@ VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TPU_STAMP := $(VENV)/.installed-tpu-plan
 TEST_STAMP := $(VENV)/.installed-test
+APP_STAMP := $(VENV)/.installed-app
 
-.PHONY: install install-tpu-plan test demo clean
+.PHONY: install install-tpu-plan install-app test demo clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +30,20 @@ $(TPU_STAMP): requirements.txt requirements-tpu.txt | $(VPY)
 
 install-tpu-plan: $(TPU_STAMP)
 
-# The tests need the runtime, the test-only requirements and the TPU compiler (tests/
-# test_tpu_plan.py), resolved together in one pip call.
-$(TEST_STAMP): requirements.txt requirements-test.txt requirements-tpu.txt | $(VPY)
-	$(VPY) -m pip install -r requirements.txt -r requirements-test.txt -r requirements-tpu.txt
+# The web page's extra: Gradio (tools/app.py).
+$(APP_STAMP): requirements.txt requirements-app.txt | $(VPY)
+	$(VPY) -m pip install -r requirements.txt -r requirements-app.txt
+	$(VPY) -m pip install -e . --no-deps
+	touch $(APP_STAMP)
+
+install-app: $(APP_STAMP)
+
+# The tests need the runtime, the test-only requirements, the TPU compiler (tests/
+# test_tpu_plan.py) and the web page's Gradio (tests/test_app.py), resolved together in one pip
+# call. tests/test_app.py also drives the OS's Chromium (Debian: apt-get install chromium; .ci/run
+# installs it); without one, its browser test is skipped.
+$(TEST_STAMP): requirements.txt requirements-test.txt requirements-tpu.txt requirements-app.txt | $(VPY)
+	$(VPY) -m pip install -r requirements.txt -r requirements-test.txt -r requirements-tpu.txt -r requirements-app.txt
 	$(VPY) -m pip install -e . --no-deps
 	touch $(TEST_STAMP)
 

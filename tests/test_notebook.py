@@ -1,12 +1,18 @@
 """Executes the Colab notebook end to end on CPU with a tiny config (parameters overridden)."""
 
+import contextlib
 import json
+import os
 import pathlib
+import re
+import signal
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from tests.app_helpers import free_port
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / 'notebooks' / 'deepdeblur_colab_tpu.ipynb'
@@ -32,6 +38,7 @@ def test_colab_badge_points_at_this_notebook():
 def test_notebook_runs_on_cpu(tmp_path):
   nb = nbformat.read(NOTEBOOK, as_version=4)
   workdir = tmp_path / 'run'
+  port = free_port()
   nb = _with_overrides(nb, '\n'.join([
       'INSTALL = False',
       "CONFIG = 'tiny'",
@@ -40,6 +47,7 @@ def test_notebook_runs_on_cpu(tmp_path):
       f"DATA_ROOT = {str(tmp_path / 'synthetic')!r}",
       'SHOW_TENSORBOARD = False',
       'UPLOAD_PHOTO = False',
+      f'WEB_PAGE_PORT = {port}',
   ]))
   # After the plan (it reads the compiler's memory analysis, so it compiles afresh), the kernel
   # keeps compiled programs in the test session's persistent cache ($DEEPDEBLUR_CACHE, set by
@@ -53,6 +61,11 @@ def test_notebook_runs_on_cpu(tmp_path):
   outputs = '\n'.join(
       out.get('text', '') + json.dumps(out.get('data', {}).get('text/plain', ''))
       for cell in nb.cells if cell.cell_type == 'code' for out in cell.get('outputs', []))
+  page = re.search(rf'web page at http://127.0.0.1:{port}/ \(process (\d+)\)', outputs)
+  if page:  # the page the last cell started on the exported model answered; stop it
+    with contextlib.suppress(ProcessLookupError):
+      os.kill(int(page.group(1)), signal.SIGTERM)
+  assert page, outputs[-2000:]
   assert 'plan: fits True: 1 ' in outputs
   assert 'restored the generator of step 3' in outputs
   assert 'blurry input: PSNR' in outputs and 'deblurred   : PSNR' in outputs

@@ -1,5 +1,5 @@
 """The installs: `make install` is the CPU install (no TPU compiler, no jax pin), `make test`
-adds the test and TPU-planning requirements, and pyproject.toml's extras match the files."""
+adds the test, TPU-planning and web page requirements, and pyproject.toml's extras match the files."""
 
 import pathlib
 import shutil
@@ -22,6 +22,11 @@ def test_tpu_plan_extra_repeats_requirements_tpu():
   assert project['optional-dependencies']['tpu-plan'] == _requirement_lines('requirements-tpu.txt')
 
 
+def test_app_extra_repeats_requirements_app():
+  project = tomllib.loads((REPO / 'pyproject.toml').read_text())['project']
+  assert project['optional-dependencies']['app'] == _requirement_lines('requirements-app.txt')
+
+
 def test_runtime_requirements_leave_jax_free_and_bring_no_libtpu():
   runtime = _requirement_lines('requirements.txt')
   assert not [r for r in runtime if r.startswith('libtpu')]
@@ -32,7 +37,9 @@ def test_runtime_requirements_leave_jax_free_and_bring_no_libtpu():
 @pytest.mark.parametrize('target,files', [
     ('install', ['requirements.txt']),
     ('install-tpu-plan', ['requirements.txt', 'requirements-tpu.txt']),
-    ('test', ['requirements.txt', 'requirements-test.txt', 'requirements-tpu.txt']),
+    ('install-app', ['requirements.txt', 'requirements-app.txt']),
+    ('test', ['requirements.txt', 'requirements-test.txt', 'requirements-tpu.txt',
+              'requirements-app.txt']),
 ])
 def test_make_targets_install_their_requirement_files(tmp_path, target, files):
   """`make -n` (print, run nothing) into a fresh virtual environment folder."""

@@ -9,10 +9,13 @@ import tempfile
 import time
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
+import numpy as np
+
+from deepdeblur_jax.inference.deblur import padded_size
 from deepdeblur_jax.inference.tiling import deblur_array
 from deepdeblur_jax.inference.video_files import deblur_video_file, video_output_name
 from deepdeblur_jax.io.photos import IMAGE_EXTENSIONS, write_png
-from deepdeblur_jax.io.photos import ImageError, read_photo, side_by_side, to_array
+from deepdeblur_jax.io.photos import ImageError, Photo, read_photo, side_by_side, to_array
 from deepdeblur_jax.io.video import VIDEO_EXTENSIONS, VideoError, is_video_file
 from deepdeblur_jax.models.generator import MultiScaleGenerator
 
@@ -83,6 +86,26 @@ class DeblurReport:
   failed: List[Tuple[pathlib.Path, str]]
 
 
+def deblur_photo(params: Any, model: MultiScaleGenerator, photo: Photo,
+                 tile: Optional[Sequence[int]] = None, overlap: int = 96, batch: int = 1,
+                 pad_to: int = 0) -> np.ndarray:
+  """The deblurred pixels of `photo` in its own layout and bit depth (what `write_png` stores):
+  the one photo path of tools/deblur.py and tools/app.py.
+
+  `pad_to` > 1 first pads the image by edge replication up to multiples of `pad_to` pixels, so
+  that every photo of one size class runs the same compiled program; the pixels within the
+  model's reach of the bottom and right borders then differ from the unpadded result (0: none).
+  """
+  scale = float(model.rgb_range)
+  rgb = photo.rgb * np.float32(scale)
+  h, w = rgb.shape[:2]
+  if pad_to > 1:
+    ph, pw = padded_size(h, w, pad_to)
+    rgb = np.pad(rgb, ((0, ph - h), (0, pw - w), (0, 0)), mode='edge')
+  result = deblur_array(params, model, rgb, tile, overlap, batch)[:h, :w] / scale
+  return to_array(result, photo)
+
+
 def deblur_photo_file(params: Any, model: MultiScaleGenerator, source: pathlib.Path,
                       target: pathlib.Path, tile: Optional[Sequence[int]] = None,
                       overlap: int = 96, batch: int = 1, compare: Optional[pathlib.Path] = None
@@ -90,9 +113,7 @@ def deblur_photo_file(params: Any, model: MultiScaleGenerator, source: pathlib.P
   """Reads `source`, deblurs it and writes a PNG of the same size and layout to `target`
   (and a blur | deblurred PNG to `compare` when given). Raises ImageError for a bad input."""
   photo = read_photo(str(source))
-  scale = float(model.rgb_range)
-  result = deblur_array(params, model, photo.rgb * scale, tile, overlap, batch) / scale
-  output = to_array(result, photo)
+  output = deblur_photo(params, model, photo, tile, overlap, batch)
   write_png(str(target), output)
   if compare is not None:
     write_png(str(compare), side_by_side(to_array(photo.rgb, photo), output))

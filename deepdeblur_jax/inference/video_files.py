@@ -110,12 +110,14 @@ def deblur_video_file(params: Any, model: MultiScaleGenerator, source: pathlib.P
                       target: pathlib.Path, tile: Optional[Sequence[int]] = None,
                       overlap: int = 96, batch: int = 4, codec: str = 'h264',
                       compare: Optional[pathlib.Path] = None,
-                      log: Callable[[str], None] = lambda s: None) -> int:
+                      log: Callable[[str], None] = lambda s: None,
+                      on_frames: Optional[Callable[[int, int], None]] = None) -> int:
   """Deblurs every frame of `source` into the video `target` (same frame rate, timestamps, size
   and frame count, audio copied) and, when given, a blurry | deblurred video `compare`.
 
   `batch` whole frames go through the model at once (fewer if they do not fit the memory
   budget); `tile` as for photos ((0, 0) never tiles; given, frames are tiled one at a time).
+  `on_frames(done, total)` is called after every written batch (total 0 when unknown).
   Returns the number of frames; raises VideoError naming the file for a bad input.
   """
   info = video.probe(source)
@@ -150,6 +152,8 @@ def deblur_video_file(params: Any, model: MultiScaleGenerator, source: pathlib.P
         if compare is not None:
           writers[1].write(side_by_side(frame.rgb, output), seconds(frame))
       progress.add(len(frames))
+      if on_frames is not None:
+        on_frames(progress.done, total)
 
     pending: Optional[Tuple[List[video.Frame], Any]] = None
     chunk: List[video.Frame] = []
