@@ -22,6 +22,7 @@ def dead_server(monkeypatch):
   monkeypatch.setenv('STORAGE_EMULATOR_HOST', url)
   monkeypatch.setenv('TENSORSTORE_GCS_HTTP_URL', url)
   monkeypatch.setenv('GOOGLE_AUTH_TOKEN_FOR_TESTING', 'emulator')
+  monkeypatch.setenv('GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT', 'false')
   monkeypatch.setenv(outage.RETRY_SECONDS_ENV, '3')
   storage.filesystem().clear_instance_cache()
   yield port
@@ -54,6 +55,26 @@ def test_gcsfs_gives_up_within_the_retry_time_then_tries_once(dead_server):
     raise RuntimeError('clean-up failed') from info.value
   except RuntimeError as e:  # the one-line message names the request that began the outage
     assert cli_errors.short_message(e) == str(info.value)
+
+
+def test_a_server_that_never_answers_is_given_up_within_the_retry_time(monkeypatch):
+  with socket.socket() as listener:  # accepts connections (the kernel's backlog), never answers
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(8)
+    url = f'http://127.0.0.1:{listener.getsockname()[1]}'
+    monkeypatch.setenv('STORAGE_EMULATOR_HOST', url)
+    monkeypatch.setenv('GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT', 'false')
+    monkeypatch.setenv(outage.RETRY_SECONDS_ENV, '3')
+    storage.filesystem().clear_instance_cache()
+    try:
+      start = time.monotonic()
+      with pytest.raises(outage.StorageUnreachableError, match='^storage gs://some-bucket/x.json '
+                         'unreachable: no answer \\(Timeout on reading data from socket\\)$'):
+        storage.read_bytes('gs://some-bucket/x.json')
+      assert time.monotonic() - start < 8  # aiohttp alone waits 5 minutes
+    finally:
+      storage.filesystem().clear_instance_cache()
+      outage._OUTAGE.set(False)  # pylint: disable=protected-access
 
 
 def test_orbax_tensorstore_context_gives_up_within_the_retry_time(dead_server):

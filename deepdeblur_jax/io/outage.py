@@ -23,6 +23,7 @@ import random
 import re
 import sys
 import threading
+import time
 import urllib.parse
 from typing import Any, Optional
 
@@ -135,12 +136,24 @@ def _unreachable_reason(exc: BaseException) -> Optional[str]:
   from gcsfs.retry import HttpError  # pylint: disable=g-import-not-at-top
   if isinstance(exc, aiohttp.ClientConnectorError):
     return f'cannot connect to {exc.host}:{exc.port} ({exc.strerror or exc.os_error})'
-  if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError,
-                      aiohttp.ServerTimeoutError, asyncio.TimeoutError, TimeoutError)):
+  if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError, TimeoutError)):
+    return f'no answer ({exc or type(exc).__name__})'
+  if isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):
     return f'{type(exc).__name__}: {exc}'.rstrip(': ')
   if isinstance(exc, HttpError) and str(exc.code).startswith('5'):
     return f'HTTP {exc.code}: {exc.message}'
   return None
+
+
+def _stall_timeout(fs: Any, budget: float) -> None:
+  """Gives a gcsfs file system without a request timeout of its own one for stalled requests: at
+  most 10 s to connect and `budget` s without a byte (aiohttp's default: 5 minutes per request)."""
+  import aiohttp  # pylint: disable=g-import-not-at-top
+  if fs.requests_timeout is None or getattr(fs, '_stall_timeout', False):
+    seconds = max(1.0, budget)
+    fs.requests_timeout = aiohttp.ClientTimeout(total=None, sock_connect=min(10.0, seconds),
+                                                sock_read=seconds)
+    fs._stall_timeout = True  # pylint: disable=protected-access
 
 
 def _bounded(request: Any) -> Any:
@@ -149,14 +162,16 @@ def _bounded(request: Any) -> Any:
 
   async def _request(self, method, path, *args, **kwargs):
     budget = retry_seconds()
-    delays = [] if _OUTAGE.down else _delays(budget)
+    _stall_timeout(self, budget)
+    start, delays = time.monotonic(), [] if _OUTAGE.down else _delays(budget)
     for attempt in range(len(delays) + 1):
       try:
         result = await request(self, method, path, *args, **kwargs)
       except Exception as e:  # pylint: disable=broad-except
         if isinstance(e, HttpError) and e.code in (404, '404'):
           raise
-        if is_retriable(e) and attempt < len(delays):
+        if (is_retriable(e) and attempt < len(delays)
+            and time.monotonic() - start + delays[attempt] <= budget):
           await asyncio.sleep(delays[attempt] * (0.75 + 0.5 * random.random()))
           continue
         reason = _unreachable_reason(e)
