@@ -9,7 +9,7 @@ release its lock and write error.log, each retried again. Here:
   (default 30) in total, by gcsfs (`bound_gcsfs`) and by TensorStore (`bound_orbax`, through
   the TensorStore context Orbax opens its arrays with: `gcs_request_retries`);
 - a stalled request fails rather than waiting (aiohttp's default is 5 minutes): gcsfs gets 10 s
-  to connect and the retry time without receiving a byte; TensorStore's curl 10 s for each
+  to connect and the retry time without receiving a byte; TensorStore's curl 10 s to connect
   (set in deepdeblur_jax.io.storage.configure);
 - once a gcsfs request has run out of retries because the server cannot be reached, it raises
   StorageUnreachableError (`storage gs://bucket/object unreachable: <reason>`), and until a

@@ -41,11 +41,9 @@ def configure(environ: Any = None) -> None:
   """Sets the libraries' own storage settings from STORAGE_EMULATOR_HOST (see the module doc)."""
   env = os.environ if environ is None else environ
   env.setdefault('EPATH_USE_TF', 'false')
-  # TensorStore's HTTP requests: a stalled connection fails (and is retried, a bounded number of
-  # times: deepdeblur_jax.io.outage) rather than waiting minutes.
+  # TensorStore's HTTP requests: a connection that cannot be made fails after 10 s (and is
+  # retried a bounded number of times: deepdeblur_jax.io.outage) rather than after minutes.
   env.setdefault('TENSORSTORE_CURL_CONNECT_TIMEOUT_SECONDS', '10')
-  env.setdefault('TENSORSTORE_CURL_LOW_SPEED_TIME_SECONDS', '10')
-  env.setdefault('TENSORSTORE_CURL_LOW_SPEED_LIMIT_BYTES', '1')
   url = emulator_url(env)
   if url:
     env.setdefault('TENSORSTORE_GCS_HTTP_URL', url)
