@@ -44,11 +44,6 @@ class StorageUnreachableError(ConnectionError):
     self.reason = reason
 
 
-def is_down() -> bool:
-  """True from a request that ran out of retries for want of a server until one succeeds."""
-  return _OUTAGE.down
-
-
 def _late_callback_error(exc: Optional[BaseException]) -> bool:
   """A callback of a storage operation arriving after its event loop was closed."""
   return (isinstance(exc, RuntimeError) and str(exc) == 'Event loop is closed'
