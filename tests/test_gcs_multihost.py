@@ -4,6 +4,7 @@ equal one process."""
 import json
 
 import pytest
+from etils.epath import backend as epath_backend
 
 from configs import tiny
 from deepdeblur_jax.data.synthetic_scenes import ensure_synthetic_dataset
@@ -29,6 +30,9 @@ def test_two_processes_with_a_bucket_workdir_resume_and_equal_one_local_process(
   assert sorted(p.name for p in storage.path(f'{multi}/checkpoints').iterdir()) == ['3']
   outputs = _two_processes(multi, data_config.root, 4)  # the same command, further: resumes
   assert f'resumed from checkpoint step 3 in {multi}' in outputs[0]
+  # This process listed the bucket before that run: forget the listing (epath keeps its own
+  # gcsfs instance, apart from storage.filesystem()'s).
+  epath_backend.fsspec_backend.fs(multi).invalidate_cache()
   assert sorted(p.name for p in storage.path(f'{multi}/checkpoints').iterdir()) == ['3', '4']
   names = sorted(p.name for p in storage.path(multi).iterdir())
   assert names == ['checkpoints', 'metrics.json', 'tensorboard'], names  # the lock released
