@@ -171,7 +171,7 @@ def test_second_cli_run_on_a_busy_bucket_workdir_is_refused_like_locally(gcs_ser
   assert not storage.exists(f'{workdir}/{LOCK_FILE}')  # the holder released it on SIGTERM
 
 
-def test_server_stopped_mid_run_ends_with_one_line_naming_it_keeps_the_last_checkpoint_and_the_same_command_resumes(
+def test_server_stopped_mid_run_ends_in_one_line_keeps_the_checkpoint_and_the_command_resumes(
     gcs_server, gcs_prefix):
   workdir = f'{gcs_prefix}/run'
   command = [sys.executable, '-m', 'deepdeblur_jax.main', '--config=configs/tiny.py',

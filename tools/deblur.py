@@ -38,7 +38,8 @@ def main(argv=None) -> int:
   parser.add_argument('--input', required=True,
                       help='an image or video file, or a folder of images and videos (images: '
                       'also gs://...)')
-  parser.add_argument('--output', required=True, help='folder for the deblurred PNGs (also gs://...) and videos')
+  parser.add_argument('--output', required=True,
+                      help='folder for the deblurred PNGs (also gs://...) and videos')
   parser.add_argument('--tile', type=int, default=None,
                       help='tile side in pixels (default: automatic from memory; 0 = never tile)')
   parser.add_argument('--overlap', type=int, default=96, help='tile overlap in pixels')
