@@ -45,7 +45,12 @@ def quiet_native_logs(argv: Sequence[str]) -> None:
 
 def short_message(exc: BaseException) -> str:
   """The first informative line of `exc` (TensorFlow/TensorStore details dropped), prefixed by
-  its type unless it is one of the project's own error types; at most ~400 characters."""
+  its type unless it is one of the project's own error types; at most ~400 characters. A bucket
+  that could not be reached gives `storage gs://... unreachable: <reason>`."""
+  from deepdeblur_jax.io import outage  # pylint: disable=g-import-not-at-top
+  unreachable = outage.unreachable_message(exc)
+  if unreachable:
+    return unreachable
   text = exc.message if hasattr(exc, 'message') and isinstance(exc.message, str) else str(exc)
   if type(exc).__module__.startswith('deepdeblur_jax') and text.strip():
     return text.strip()  # the project's own messages are written for people, lists included

@@ -8,7 +8,7 @@ import sys
 from typing import List, Optional
 
 from deepdeblur_jax import cli_errors
-from deepdeblur_jax.io import storage  # maps STORAGE_EMULATOR_HOST before jax/Orbax load
+from deepdeblur_jax.io import outage, storage  # maps STORAGE_EMULATOR_HOST before jax/Orbax load
 
 if __name__ == '__main__':
   cli_errors.quiet_native_logs(sys.argv)  # before jax/TensorFlow load their C++ logging
@@ -103,8 +103,14 @@ def parse_flags(argv: List[str]) -> List[str]:
 
 
 def _hide_orbax_info(record: std_logging.LogRecord) -> bool:
-  """Keeps Orbax's per-save INFO lines out of the log (its warnings still show)."""
-  return record.levelno >= std_logging.WARNING or '/orbax/' not in record.pathname
+  """Keeps Orbax's per-save INFO lines out of the log (its warnings still show), and the
+  tracebacks its save threads log for a bucket that cannot be reached (the run ends with one
+  line naming it; the traceback with --verbose)."""
+  if '/orbax/' not in record.pathname:
+    return True
+  if record.exc_info and outage.unreachable_message(record.exc_info[1]):
+    return False
+  return record.levelno >= std_logging.WARNING
 
 
 def _error_log_path(workdir: str) -> Optional[str]:
@@ -121,6 +127,8 @@ def main(argv: list) -> None:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   logging.get_absl_handler().addFilter(_hide_orbax_info)
   verbose = FLAGS.verbose or FLAGS.verbosity >= 1
+  if not verbose:
+    outage.quiet_late_callbacks()
   try:
     validate_config(FLAGS.config)
     if FLAGS.compilation_cache:

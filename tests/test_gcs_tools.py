@@ -74,7 +74,24 @@ def test_init_from_export_evaluate_and_deblur_with_bucket_paths(tmp_path, gcs_pr
   result = run_tool('deblur', '--checkpoint', f'{gcs_prefix}/out', '--input', photo, '--output',
                     tmp_path / 'deblurred')
   assert result.returncode == 0, result.stderr[-3000:]
-  assert len(list((tmp_path / 'deblurred').iterdir())) == 1
+  local_outputs = list((tmp_path / 'deblurred').iterdir())
+  assert len(local_outputs) == 1
+
+  # tools/deblur.py from a bucket folder into a bucket folder inside it (skipped as an input):
+  # the layout is kept and the PNGs are those of the local run, byte for byte.
+  with open(photo, 'rb') as f:
+    data = f.read()
+  storage.write_bytes(f'{gcs_prefix}/photos/a.png', data)
+  storage.write_bytes(f'{gcs_prefix}/photos/sub/b.png', data)
+  out = f'{gcs_prefix}/photos/deblurred'
+  result = run_tool('deblur', '--checkpoint', f'{gcs_prefix}/out', '--input',
+                    f'{gcs_prefix}/photos', '--output', out)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert f'wrote 2 file(s) to {out}' in result.stderr
+  written = sorted(str(p) for p in storage.files_under(out))
+  assert written == [f'{out}/a.png', f'{out}/sub/b.png'], written  # no write-check left behind
+  for name in ('a.png', 'sub/b.png'):
+    assert storage.read_bytes(f'{out}/{name}') == local_outputs[0].read_bytes(), name
 
 
 def _batches(module, config, count, **kwargs):

@@ -2,16 +2,19 @@
 
 Checkpoints, TensorBoard events, metrics.json and the run lock go to the bucket; a run stopped
 by SIGTERM resumes there and ends with the same parameters, bit for bit, as the same run on a
-local disk; a second run on the busy bucket workdir is refused with the local message.
+local disk; a second run on the busy bucket workdir is refused with the local message; a server
+that goes away in mid-run ends the run within the bounded retry time with one line naming it.
 """
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 
 import jax
 import numpy as np
@@ -168,14 +171,16 @@ def test_second_cli_run_on_a_busy_bucket_workdir_is_refused_like_locally(gcs_ser
   assert not storage.exists(f'{workdir}/{LOCK_FILE}')  # the holder released it on SIGTERM
 
 
-def test_server_stopped_mid_run_keeps_the_last_checkpoint_and_the_same_command_resumes(
+def test_server_stopped_mid_run_ends_in_one_line_keeps_the_checkpoint_and_the_command_resumes(
     gcs_server, gcs_prefix):
   workdir = f'{gcs_prefix}/run'
   command = [sys.executable, '-m', 'deepdeblur_jax.main', '--config=configs/tiny.py',
              f'--workdir={workdir}', '--config.num_train_steps=400',
              '--config.checkpoint_every_steps=50', '--config.eval_every_steps=0',
              '--config.log_every_steps=50']
-  env = dict(os.environ, PYTHONPATH=ROOT, JAX_PLATFORMS='cpu', **gcs_server.env())
+  retry_seconds = 10  # DEEPDEBLUR_STORAGE_RETRY_SECONDS: a failing request's retry time
+  env = dict(os.environ, PYTHONPATH=ROOT, JAX_PLATFORMS='cpu', **gcs_server.env(),
+             DEEPDEBLUR_STORAGE_RETRY_SECONDS=str(retry_seconds))
   run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True)
   try:
@@ -186,16 +191,24 @@ def test_server_stopped_mid_run_keeps_the_last_checkpoint_and_the_same_command_r
         break
     assert run.poll() is None, ''.join(lines[-30:])
     gcs_server.stop()  # the bucket goes away while the run is training and saving
+    stopped = time.monotonic()
     try:
-      run.wait(timeout=8)
+      rest = run.communicate(timeout=retry_seconds + 50)[1]
     except subprocess.TimeoutExpired:
-      pass  # still retrying: end it as a dead VM would
+      rest = ''
+    ended = time.monotonic() - stopped
   finally:
     run.kill()
     run.wait()
     gcs_server.start()
+  assert run.returncode == 1 and ended < retry_seconds + 50, (run.returncode, ended, rest[-3000:])
+  after = [line for line in rest.splitlines() if line.strip() and 'train.py' not in line]
+  assert len(after) == 2, rest[-3000:]  # nothing but the error and where its traceback is
+  assert re.fullmatch(rf'error: storage {re.escape(workdir)}/checkpoints/150\S* unreachable: '
+                      r'cannot connect to 127\.0\.0\.1:\d+ \(.*\)', after[0]), after[0]
+  assert after[1] == '(full traceback with --verbose)'
   _, _, step = checkpointing.restore_generator(workdir)
-  assert step >= 100
+  assert step == 100  # the cut-off save of step 150 is not a checkpoint
   result = run_python(command[1:], dict(gcs_server.env(), JAX_PLATFORMS='cpu'))
   assert result.returncode == 0, result.stderr[-3000:]
   assert f'took over the stale lock {workdir}/{LOCK_FILE}' in result.stderr

@@ -12,6 +12,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from deepdeblur_jax.io import storage
 from tests.app_helpers import free_port
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -35,9 +36,12 @@ def test_colab_badge_points_at_this_notebook():
 
 
 @pytest.mark.timeout(900)
-def test_notebook_runs_on_cpu(tmp_path):
+@pytest.mark.parametrize('where', ['local', 'bucket'])
+def test_notebook_runs_on_cpu(tmp_path, where, request):
+  """The whole notebook, with WORKDIR a local folder or a gs:// folder on the local GCS server
+  (the kernel inherits STORAGE_EMULATOR_HOST)."""
   nb = nbformat.read(NOTEBOOK, as_version=4)
-  workdir = tmp_path / 'run'
+  workdir = tmp_path / 'run' if where == 'local' else request.getfixturevalue('gcs_prefix')
   port = free_port()
   nb = _with_overrides(nb, '\n'.join([
       'INSTALL = False',
@@ -72,8 +76,9 @@ def test_notebook_runs_on_cpu(tmp_path):
   images = [out for cell in nb.cells if cell.cell_type == 'code'
             for out in cell.get('outputs', []) if 'image/png' in out.get('data', {})]
   assert len(images) == 3  # the tiny config's two test triptychs and the photo
-  assert (workdir / 'metrics.json').is_file()
-  assert (workdir / 'export' / 'config.json').is_file()
+  assert storage.exists(storage.join(workdir, 'metrics.json'))
+  assert storage.exists(storage.join(workdir, 'export', 'config.json'))
+  assert f'exported to {storage.join(workdir, "export")}' in outputs
 
 
 @pytest.mark.timeout(600)

@@ -3,7 +3,8 @@
   python tools/deblur.py --checkpoint checkpoints/deepdeblur_gopro --input photos/ --output out/
   python tools/deblur.py --checkpoint checkpoints/deepdeblur_gopro --input clip.mp4 --output out/
 
---input is one image or video, or a folder (searched recursively; the layout is kept). Every
+--input is one image or video, or a folder (searched recursively; the layout is kept); for
+photos, --input, --output and --checkpoint may also be gs:// URLs (docs/cloud-storage.md). Every
 image gives a PNG of the same size in --output: greyscale stays greyscale, alpha is passed
 through, 16-bit inputs give 16-bit PNGs. Every video gives a video of the same name (out/clip.mp4)
 with the same frame rate, timestamps, size and frame count and its audio stream copied, encoded
@@ -35,8 +36,10 @@ def main(argv=None) -> int:
   parser.add_argument('--checkpoint', required=True, help='inference checkpoint folder '
                       '(from tools/export.py or tools/convert_pytorch.py)')
   parser.add_argument('--input', required=True,
-                      help='an image or video file, or a folder of images and videos')
-  parser.add_argument('--output', required=True, help='folder for the deblurred PNGs and videos')
+                      help='an image or video file, or a folder of images and videos (images: '
+                      'also gs://...)')
+  parser.add_argument('--output', required=True,
+                      help='folder for the deblurred PNGs (also gs://...) and videos')
   parser.add_argument('--tile', type=int, default=None,
                       help='tile side in pixels (default: automatic from memory; 0 = never tile)')
   parser.add_argument('--overlap', type=int, default=96, help='tile overlap in pixels')

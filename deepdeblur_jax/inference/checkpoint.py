@@ -28,9 +28,11 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
-from deepdeblur_jax.io import storage
+from deepdeblur_jax.io import outage, storage
 from deepdeblur_jax.models.factory import DTYPES, create_generator, init_generator
 from deepdeblur_jax.models.generator import UPSAMPLE_MODES, MultiScaleGenerator
+
+outage.bound_orbax()  # TensorStore retries an unreachable bucket for a bounded time
 
 FORMAT = 'deepdeblur-jax-inference'
 FORMAT_VERSION = 1

@@ -7,13 +7,16 @@ import pathlib
 import sys
 import tempfile
 import time
+import uuid
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from deepdeblur_jax import cli_errors
 from deepdeblur_jax.inference.deblur import padded_size
 from deepdeblur_jax.inference.tiling import deblur_array
 from deepdeblur_jax.inference.video_files import deblur_video_file, video_output_name
+from deepdeblur_jax.io import storage
 from deepdeblur_jax.io.photos import IMAGE_EXTENSIONS, write_png
 from deepdeblur_jax.io.photos import ImageError, Photo, read_photo, side_by_side, to_array
 from deepdeblur_jax.io.video import VIDEO_EXTENSIONS, VideoError, is_video_file
@@ -30,17 +33,21 @@ def find_inputs(path: str, exclude: Optional[str] = None, video_codec: str = 'h2
   the same name (`video_output_name` for `video_codec`). When two images would give the same output name (a.jpg
   and a.png), the non-PNG one is written as a_jpg.png.
   """
-  root = pathlib.Path(path).expanduser()
-  skip = pathlib.Path(exclude).expanduser().resolve() if exclude else None
-  if root.is_file():
-    files, base = [root], root.parent
-  elif root.is_dir():
-    files = sorted(p for p in root.rglob('*')
-                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS
-                   and not (skip and p.resolve().is_relative_to(skip)))
-    base = root
+  if storage.is_url(path):
+    root, files, base = _bucket_inputs(path, exclude)
   else:
-    raise FileNotFoundError(f'input {root} does not exist')
+    root = pathlib.Path(path).expanduser()
+    skip = pathlib.Path(exclude).expanduser().resolve() if exclude and not storage.is_url(
+        exclude) else None
+    if root.is_file():
+      files, base = [root], root.parent
+    elif root.is_dir():
+      files = sorted(p for p in root.rglob('*')
+                     if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS
+                     and not (skip and p.resolve().is_relative_to(skip)))
+      base = root
+    else:
+      raise FileNotFoundError(f'input {root} does not exist')
   stems = {}
   for f in files:
     key = f.relative_to(base).with_suffix('')
@@ -57,6 +64,21 @@ def find_inputs(path: str, exclude: Optional[str] = None, video_codec: str = 'h2
   return pairs
 
 
+def _bucket_inputs(url: str, exclude: Optional[str]) -> Tuple[Any, List[Any], Any]:
+  """(root, input files, base of their relative paths) under a gs:// file or folder; one
+  listing request for a folder, skipping the output folder `exclude` when it lies inside."""
+  root = storage.path(url)
+  skip = storage.absolute(exclude) + '/' if exclude and storage.is_url(exclude) else None
+  if storage.isdir(url):
+    files = sorted((p for p in storage.files_under(url)
+                    if p.suffix.lower() in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS
+                    and not (skip and str(p).startswith(skip))), key=str)
+    return root, files, root
+  if storage.exists(url):
+    return root, [root], root.parent
+  raise FileNotFoundError(f'input {storage.absolute(url)} does not exist')
+
+
 class OutputError(OSError):
   """The output folder cannot be written; the message names it and the reason."""
 
@@ -67,6 +89,15 @@ def check_output_dir(path: str) -> pathlib.Path:
   Nothing is left behind: a temporary folder is made and removed in `path`, or in its nearest
   existing parent when `path` does not exist yet (the tool makes it when writing).
   """
+  if storage.is_url(path):  # a bucket has no folders: a probe object is written and deleted
+    probe = storage.join(path, f'.deblur-write-check-{uuid.uuid4().hex}')
+    try:
+      storage.write_bytes(probe, b'')
+      storage.remove(probe)
+    except Exception as e:  # pylint: disable=broad-except  (the bucket client's errors)
+      raise OutputError(f'cannot write to output folder {storage.absolute(path)}: '
+                        f'{cli_errors.short_message(e)}') from e
+    return storage.path(path)
   out = pathlib.Path(path).expanduser()
   existing = next(p for p in (out, *out.parents) if p.exists() or p == p.parent)
   if existing.exists() and not existing.is_dir():
@@ -128,7 +159,7 @@ def deblur_paths(params: Any, model: MultiScaleGenerator, input_path: str, outpu
   never stops at a bad file (it is logged and listed in the report). `batch`: tiles per forward
   pass for photos (default 1), whole frames per forward pass for videos (default 4)."""
   pairs = find_inputs(input_path, exclude=output_dir, video_codec=video_codec)
-  out_root = pathlib.Path(output_dir).expanduser()
+  out_root = storage.path(output_dir)
   report = DeblurReport([], [])
   if not pairs:
     log(f'no images ({", ".join(IMAGE_EXTENSIONS)}) or videos ({", ".join(VIDEO_EXTENSIONS)}) '
@@ -138,6 +169,9 @@ def deblur_paths(params: Any, model: MultiScaleGenerator, input_path: str, outpu
     side = target.with_name(target.stem + '.compare' + target.suffix) if compare else None
     start = time.perf_counter()
     try:
+      if is_video_file(source) and (storage.is_url(source) or storage.is_url(target)):
+        raise VideoError(f'{source}: videos are read and written on a local disk only; copy it '
+                         'from the bucket and use a local --output')
       if is_video_file(source):
         log(f'[{i}/{len(pairs)}] {source}')
         deblur_video_file(params, model, source, target, tile, overlap,

@@ -13,6 +13,9 @@ import, before any bucket is touched:
   mapped onto TensorStore's own settings (TENSORSTORE_GCS_HTTP_URL, and a dummy
   GOOGLE_AUTH_TOKEN_FOR_TESTING, as an emulator takes any token) and gcsfs's zonal-bucket probe
   (a gRPC call to the real service) is switched off. Settings already present are kept.
+
+An unreachable bucket is retried for a bounded time, then named in one error
+(deepdeblur_jax.io.outage).
 """
 
 import contextlib
@@ -38,6 +41,9 @@ def configure(environ: Any = None) -> None:
   """Sets the libraries' own storage settings from STORAGE_EMULATOR_HOST (see the module doc)."""
   env = os.environ if environ is None else environ
   env.setdefault('EPATH_USE_TF', 'false')
+  # TensorStore's HTTP requests: a connection that cannot be made fails after 10 s (and is
+  # retried a bounded number of times: deepdeblur_jax.io.outage) rather than after minutes.
+  env.setdefault('TENSORSTORE_CURL_CONNECT_TIMEOUT_SECONDS', '10')
   url = emulator_url(env)
   if url:
     env.setdefault('TENSORSTORE_GCS_HTTP_URL', url)
@@ -48,9 +54,20 @@ def configure(environ: Any = None) -> None:
 configure()
 
 
+_BOUNDED = []
+
+
 def is_url(p: PathLike) -> bool:
-  """True for `scheme://...` (a bucket), False for a local path."""
-  return '://' in os.fspath(p)
+  """True for `scheme://...` (a bucket), False for a local path.
+
+  The first URL seen bounds gcsfs's retries (deepdeblur_jax.io.outage) before any request."""
+  if '://' not in os.fspath(p):
+    return False
+  if not _BOUNDED:
+    from deepdeblur_jax.io import outage  # pylint: disable=g-import-not-at-top
+    outage.bound_gcsfs()
+    _BOUNDED.append(True)
+  return True
 
 
 def path(p: PathLike, expand_user: bool = True) -> Any:

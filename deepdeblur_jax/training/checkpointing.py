@@ -19,10 +19,12 @@ import jax
 import orbax.checkpoint as ocp
 from jax.sharding import Mesh, Sharding, SingleDeviceSharding
 
-from deepdeblur_jax.io import storage
+from deepdeblur_jax.io import outage, storage
 from deepdeblur_jax.training.sharding import replicated_sharding
 from deepdeblur_jax.training.train_state import (DeblurTrainState, abstract_train_state,
                                                  uses_discriminator)
+
+outage.bound_orbax()  # TensorStore retries an unreachable bucket for a bounded time
 
 CHECKPOINT_SUBDIR = 'checkpoints'
 
