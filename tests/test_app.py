@@ -156,6 +156,7 @@ def test_in_headless_chromium(setup):
       page.goto(url)
       sync_api.expect(page.locator('#model-info')).to_contain_text('3 scales', timeout=60_000)
       page.locator('#upload input[type=file]').set_input_files(str(photos / 'rgb.png'))
+      sync_api.expect(page.locator('#upload')).to_contain_text('rgb', timeout=60_000)  # uploaded
       page.locator('#deblur-button').click()
       link = page.locator('#result a[download="rgb_deblurred.png"]')
       link.wait_for(timeout=120_000)
@@ -169,6 +170,7 @@ def test_in_headless_chromium(setup):
 
       page.get_by_role('tab', name='Video').click()  # the clip: progress, preview, download
       page.locator('#clip-upload input[type=file]').set_input_files(str(photos / 'clip.mp4'))
+      sync_api.expect(page.locator('#clip-upload')).to_contain_text('clip', timeout=60_000)
       page.locator('#deblur-clip-button').click()
       link = page.locator('#clip-result a[download="clip_deblurred.mp4"]')
       link.wait_for(timeout=120_000)
@@ -183,7 +185,9 @@ def test_in_headless_chromium(setup):
       assert all(np.array_equal(g, w) for g, w in zip(got, want))
 
       page.goto(url)
+      sync_api.expect(page.locator('#model-info')).to_contain_text('3 scales', timeout=60_000)
       page.locator('#upload input[type=file]').set_input_files(str(root / 'junk.png'))
+      sync_api.expect(page.locator('#upload')).to_contain_text('junk', timeout=60_000)  # uploaded
       page.locator('#deblur-button').click()
       sync_api.expect(page.get_by_text('junk.png is not an image this page reads')).to_be_visible(
           timeout=60_000)
