@@ -84,14 +84,7 @@ class PairSource:
         return both[0], both[1]
       except FileNotFoundError:
         pass
-    pair = self._pairs[i]
-    images = (_read(pair.blur), _read(pair.sharp))
-    if images[0].shape != images[1].shape:
-      raise ValueError(f'size mismatch: {pair.blur} is {images[0].shape[:2]} but '
-                       f'{pair.sharp} is {images[1].shape[:2]}')
-    h, w = images[0].shape[:2]
-    if min(h, w) < self._min_size:
-      raise ValueError(f'{pair.blur} is {h}x{w}, smaller than patch_size={self._min_size}')
+    images = readers.read_pair(self._pairs[i], self._min_size, read=_read)
     if cached:
       partial = f'{cached}.{os.getpid()}.{threading.get_ident()}.tmp'
       with open(partial, 'wb') as f:

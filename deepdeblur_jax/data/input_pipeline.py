@@ -20,7 +20,6 @@ import tensorflow as tf
 from deepdeblur_jax.data import readers
 from deepdeblur_jax.data import sampling
 from deepdeblur_jax.data.verify import DataError
-from deepdeblur_jax.io import photos
 
 try:  # Keep TensorFlow off accelerators; JAX owns them.
   tf.config.set_visible_devices([], 'GPU')
@@ -45,14 +44,7 @@ class _ImageStore:
     i = int(index)
     images = self._images.get(i)
     if images is None:
-      pair = self._pairs[i]
-      images = (photos.read_rgb_uint8(pair.blur), photos.read_rgb_uint8(pair.sharp))
-      if images[0].shape != images[1].shape:
-        raise ValueError(f'size mismatch: {pair.blur} is {images[0].shape[:2]} but '
-                         f'{pair.sharp} is {images[1].shape[:2]}')
-      h, w = images[0].shape[:2]
-      if min(h, w) < self._min_size:
-        raise ValueError(f'{pair.blur} is {h}x{w}, smaller than patch_size={self._min_size}')
+      images = readers.read_pair(self._pairs[i], self._min_size)
       if self._cache:
         with self._lock:
           self._images[i] = images

@@ -123,3 +123,17 @@ def list_pairs(data_config: Any, split: str, check_sizes: bool = True) -> list[I
     raise ValueError(f'no image pairs found for data.dataset={data_config.dataset!r} '
                      f'split {split!r} under {data_config.root or "the synthetic cache"}')
   return pairs
+
+
+def read_pair(pair: ImagePair, min_size: int,
+              read: Callable[[Any], Any] = photos.read_rgb_uint8) -> tuple:
+  """(blur, sharp) uint8 HxWx3 of `pair`, read with `read`; a ValueError naming the files when
+  their sizes differ or the smaller side is under `min_size` (the patch cannot be cut)."""
+  images = (read(pair.blur), read(pair.sharp))
+  if images[0].shape != images[1].shape:
+    raise ValueError(f'size mismatch: {pair.blur} is {images[0].shape[:2]} but '
+                     f'{pair.sharp} is {images[1].shape[:2]}')
+  h, w = images[0].shape[:2]
+  if min(h, w) < min_size:
+    raise ValueError(f'{pair.blur} is {h}x{w}, smaller than patch_size={min_size}')
+  return images
