@@ -23,26 +23,11 @@ import time
 import numpy as np
 
 from bench.configs import load_config
-from deepdeblur_jax.inference.checkpoint import expected_param_shapes
 from deepdeblur_jax.inference.deblur import make_deblur_fn
 from deepdeblur_jax.inference.files import deblur_photo
 from deepdeblur_jax.io.photos import Photo, write_png
 from deepdeblur_jax.models import create_generator
-
-
-def random_params(model, seed: int = 0):
-  """Random params of the right shapes (NumPy: no jitted init to compile)."""
-  rng = np.random.default_rng(seed)
-  params: dict = {}
-  for name, shape in sorted(expected_param_shapes(model).items()):
-    *path, leaf = name.split('/')
-    node = params
-    for part in path:
-      node = node.setdefault(part, {})
-    fan_in = int(np.prod(shape[:-1])) if leaf == 'kernel' else 1
-    node[leaf] = (rng.standard_normal(shape) * (0.5 / np.sqrt(fan_in) if leaf == 'kernel'
-                                                 else 0.01)).astype(np.float32)
-  return params
+from tests.tool_helpers import random_params
 
 
 def main() -> None:
