@@ -52,3 +52,33 @@ class GcsServer:
       self.process.kill()
       self.process.wait()
       self.process = None
+
+
+class TlsRelay:
+  """tests/gcs_tls_relay.py in a subprocess: TensorFlow's GCS client (`env()`) reaches `server`."""
+
+  def __init__(self, server: GcsServer, certs: str):
+    self.server = server
+    self.certs = certs
+    self.port = 0
+    self.process = None
+
+  def env(self) -> dict:
+    """The environment for TensorFlow's GCS client (and the server's own, `server.env()`)."""
+    import gcs_tls_relay  # pylint: disable=g-import-not-at-top
+    return {**self.server.env(), **gcs_tls_relay.environ(self.port, self.certs)}
+
+  def start(self) -> None:
+    self.process = subprocess.Popen(
+        [sys.executable, os.path.join(HERE, 'gcs_tls_relay.py'), '--upstream-port',
+         str(self.server.port), '--certs', self.certs], stdout=subprocess.PIPE, text=True)
+    line = self.process.stdout.readline()
+    if not line.startswith('port '):
+      raise RuntimeError('the TLS relay did not start')
+    self.port = int(line.split()[1])
+
+  def stop(self) -> None:
+    if self.process is not None:
+      self.process.kill()
+      self.process.wait()
+      self.process = None

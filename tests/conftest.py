@@ -99,6 +99,28 @@ def gcs_server(tmp_path_factory):
       server.stop()
 
 
+@pytest.fixture(scope='session')
+def gcs_tls_relay(gcs_server, tmp_path_factory):
+  """TensorFlow's own GCS client (TFDS records, TensorBoard) pointed at `gcs_server` through
+  tests/gcs_tls_relay.py; `tensorflow_gcs` sets its environment for one test."""
+  from _gcs_utils import TlsRelay  # pylint: disable=g-import-not-at-top
+  relay = TlsRelay(gcs_server, str(tmp_path_factory.mktemp('gcs_tls_relay')))
+  relay.start()
+  try:
+    yield relay
+  finally:
+    relay.stop()
+
+
+@pytest.fixture
+def tensorflow_gcs(gcs_tls_relay, monkeypatch):
+  """This process's TensorFlow reaches the local GCS server (and subprocesses with
+  `gcs_tls_relay.env()`)."""
+  for name, value in gcs_tls_relay.env().items():
+    monkeypatch.setenv(name, value)
+  return gcs_tls_relay
+
+
 @pytest.fixture
 def gcs_prefix(gcs_server, request):
   """gs://<test bucket>/<test name>: a fresh place in the bucket for one test."""

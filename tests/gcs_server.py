@@ -5,14 +5,20 @@
 prints `port N` once it serves http://127.0.0.1:N (PORT 0 or omitted: a free port) and keeps the
 objects in DIR, so a server stopped and started again on the same DIR and port serves them again.
 
-Two things real GCS does, and the code under test relies on, are added in front of the
+Five things real GCS does, and the code under test relies on, are added in front of the
 emulator's own handlers (it lacks them):
 - an upload with the precondition ifGenerationMatch=N is refused with HTTP 412 unless the object's
   generation is N (0: the object must not exist). The run lock's create-if-absent rests on it,
   and TensorStore's OCDBT manifest updates (Orbax checkpoints) use it too;
 - a download carries the object's generation in the header x-goog-generation, which TensorStore
   reads to make those conditional writes (without it, they fail with "Malformed
-  StorageGeneration").
+  StorageGeneration");
+- a request body sent chunked is read as chunks even when a Content-Length header comes with it
+  (HTTP/1.1: Transfer-Encoding wins; TensorFlow's uploads send both);
+- objects.move (`.../o/SRC/moveTo/o/DST`, what gcsfs renames with, e.g. TFDS's finished
+  dataset folder) as a copy and a delete;
+- a resumable upload's session URL is https:// when the request came for a *.googleapis.com
+  host (TensorFlow's GCS client through tests/gcs_tls_relay.py uploads to that URL).
 """
 
 import argparse
@@ -54,7 +60,18 @@ def _insert_with_precondition(request, response, storage, *args, **kwargs):
                                'specified did not hold.', 'errors': [
                                    {'reason': 'conditionNotMet'}]}})
       return None
-  return _emulator_insert(request, response, storage, *args, **kwargs)
+  result = _emulator_insert(request, response, storage, *args, **kwargs)
+  _https_session_url(request, response)
+  return result
+
+
+def _https_session_url(request, response) -> None:
+  """A resumable upload's session URL on a Google host is https:// as on GCS (the emulator
+  builds it as http:// from the Host header; tests/gcs_tls_relay.py brings such requests)."""
+  location = response._headers.get('Location', '')  # pylint: disable=protected-access
+  host = request.get_header('Host', '') or ''
+  if location.startswith('http://') and host.split(':')[0].endswith('.googleapis.com'):
+    response['Location'] = 'https://' + location[len('http://'):]
 
 
 def _download_with_generation(request, response, storage, *args, **kwargs):
@@ -68,10 +85,34 @@ def _download_with_generation(request, response, storage, *args, **kwargs):
       response['x-goog-metageneration'] = '1'
 
 
+def _read_body(request_handler):
+  """The request body: chunked when Transfer-Encoding says so, else Content-Length bytes."""
+  if (request_handler.headers.get('Transfer-Encoding') or '').lower() == 'chunked':
+    del request_handler.headers['Content-Length']
+  return _emulator_read_body(request_handler)
+
+
+def _move(request, response, storage, *args, **kwargs):
+  """objects.move within a bucket: the emulator's copy, then the source deleted."""
+  del args, kwargs
+  params = request.params
+  params['dest_bucket_name'] = params['bucket_name']
+  objects.copy(request, response, storage)
+  if response.status == HTTPStatus.OK:
+    storage.delete_file(params['bucket_name'], params['object_id'])
+
+
 _emulator_insert, _emulator_download = objects.insert, objects.download
 objects.insert, objects.download = _insert_with_precondition, _download_with_generation
 # pylint: disable-next=g-import-not-at-top,wrong-import-position
-from gcp_storage_emulator.server import create_server  # its route table reads objects.insert
+from gcp_storage_emulator import server as emulator_server  # its route table reads objects.insert
+_emulator_read_body = emulator_server._read_raw_data  # pylint: disable=protected-access
+emulator_server._read_raw_data = _read_body  # pylint: disable=protected-access
+emulator_server.HANDLERS = tuple(  # the router reads this table at each request
+    (rf'^{prefix}/b/(?P<bucket_name>[-.\w]+)/o/(?P<object_id>.*[^/]+)/moveTo/o/'
+     r'(?P<dest_object_id>.*[^/]+)$', {'POST': _move})
+    for prefix in (emulator_server.settings.API_ENDPOINT, '')) + emulator_server.HANDLERS
+create_server = emulator_server.create_server
 
 
 def main() -> None:
