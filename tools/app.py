@@ -1,9 +1,14 @@
-"""A deblurring web page: upload a photo or a clip, compare before and after, download the result.
+"""A deblurring web page: upload or paste a photo, or upload a clip, compare, download the result.
 
   python tools/app.py --checkpoint checkpoints/gopro_l1            # http://127.0.0.1:7860
 
 The page (Gradio) deblurs with the same code as tools/deblur.py, so the PNG (or the H.264 clip)
-it offers is the file the command line writes for that input. The model is loaded once; each
+it offers is the file the command line writes for that input. To paste a photo, copy an image
+and click the paste box under the Deblur button (or its clipboard button; Ctrl+V does not reach
+it, and the browser may ask to let the page read the clipboard, which it only allows on
+http://127.0.0.1, localhost or https). It is deblurred at once: the browser hands over the PNG
+it put on the clipboard, the page passes that file on untouched and offers
+pasted_deblurred.png, the PNG tools/deblur.py writes for that PNG. The model is loaded once; each
 photo size compiles once and is then reused (--pad-to N: one program per size class, at the cost
 of the border pixels). Requests queue and run one at a time. Files that are not images or videos,
 empty, truncated, over --max-pixels (decompression bombs included) or, for clips, longer than
@@ -27,7 +32,7 @@ import shutil
 import signal
 import tempfile
 import time
-from typing import Any, Callable, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # no calls home from the server
 
@@ -44,6 +49,7 @@ from deepdeblur_jax.io.photos import ImageError, read_photo, to_array, write_png
 from deepdeblur_jax.io.video import VideoError
 
 MAX_UPLOAD = '200mb'
+PASTED_NAME = 'pasted.png'  # what a pasted photo is called: its result is pasted_deblurred.png
 KEEP_RESULTS_S = 3600  # results (and Gradio's copies of uploads) are deleted after an hour
 
 
@@ -79,29 +85,35 @@ class Deblurrer:
         shutil.rmtree(old, ignore_errors=True)
     return pathlib.Path(tempfile.mkdtemp(dir=self.out_dir))
 
-  def photo(self, path: str) -> Tuple[str, float]:
-    """Deblurs the uploaded file `path`; returns (PNG path, seconds). Raises ImageError."""
-    check_photo(path, self.max_pixels)
+  def photo(self, path: str, name: Optional[str] = None) -> Tuple[str, float]:
+    """Deblurs the uploaded file `path`; returns (PNG path, seconds). Raises ImageError.
+
+    `name` is the file name that messages and the result (NAME-STEM_deblurred.png) use
+    (default: `path`'s own)."""
+    name = name or pathlib.Path(path).name
+    check_photo(path, self.max_pixels, name=name)
     start = time.perf_counter()
     try:
       photo = read_photo(path)
     except ImageError as e:  # the header was fine, the pixels are not: name the file, not the path
-      raise ImageError(f'{pathlib.Path(path).name} cannot be decoded, it is truncated or '
+      raise ImageError(f'{name} cannot be decoded, it is truncated or '
                        f'damaged: {e.__cause__ or e}') from e
     output = deblur_photo(self.params, self.model, photo, pad_to=self.pad_to)
     folder = self.new_folder()
-    target = folder / (pathlib.Path(path).stem + '_deblurred.png')
+    target = folder / (pathlib.Path(name).stem + '_deblurred.png')
     write_png(str(target), output)
     return str(target), time.perf_counter() - start
 
   def video(self, path: str, on_frames: Callable[[int, int], None]) -> str:
     """Deblurs the uploaded clip `path` as tools/deblur.py does (H.264, audio copied); returns
-    the clip's path. Raises VideoError."""
+    the clip's path. Raises VideoError. `on_frames(done, total)` is called with done 0 once the
+    clip is checked, then after every batch of frames (total 0 when the file does not say)."""
     source = pathlib.Path(path)
     folder = self.new_folder()
     target = folder / video_output_name(pathlib.Path(source.stem + '_deblurred' + source.suffix))
     try:  # messages name the files, not the server's folders
-      check_video(path, self.max_video_seconds, self.max_pixels)
+      info = check_video(path, self.max_video_seconds, self.max_pixels)
+      on_frames(0, info.frame_count)  # the total shows before the first frames are through
       deblur_video_file(self.params, self.model, source, target, on_frames=on_frames)
     except VideoError as e:
       raise VideoError(str(e).replace(str(source), source.name)
@@ -113,15 +125,24 @@ def build_page(deblurrer: Deblurrer) -> Any:
   """The Gradio Blocks of the page."""
   import gradio as gr  # pylint: disable=import-outside-toplevel
 
+  def deblur_file(path: str, name: Optional[str] = None) -> str:
+    try:
+      target, seconds = deblurrer.photo(path, name)
+    except ImageError as e:
+      raise gr.Error(str(e), duration=None) from e
+    print(f'deblurred {name or pathlib.Path(path).name} in {seconds:.2f} s', file=sys.stderr,
+          flush=True)
+    return target
+
   def deblur(upload: Any) -> str:
     if upload is None:
       raise gr.Error('Upload a photo first.', duration=None)
-    try:
-      target, seconds = deblurrer.photo(upload)
-    except ImageError as e:
-      raise gr.Error(str(e), duration=None) from e
-    print(f'deblurred {pathlib.Path(upload).name} in {seconds:.2f} s', file=sys.stderr, flush=True)
-    return target
+    return deblur_file(upload)
+
+  def deblur_pasted(pasted: Any) -> str:
+    if pasted is None:
+      raise gr.Error('Paste a photo first.', duration=None)
+    return deblur_file(pasted, PASTED_NAME)
 
   def deblur_clip(upload: Any, progress: Any = gr.Progress()) -> str:
     if upload is None:
@@ -140,8 +161,8 @@ def build_page(deblurrer: Deblurrer) -> Any:
 
   with gr.Blocks(title='DeepDeblur', analytics_enabled=False,
                  delete_cache=(KEEP_RESULTS_S, KEEP_RESULTS_S)) as page:
-    gr.Markdown('# DeepDeblur\nUpload a blurry photo, compare it with the deblurred one, '
-                'download the result as a PNG.')
+    gr.Markdown('# DeepDeblur\nUpload or paste a blurry photo, compare it with the deblurred '
+                'one, download the result as a PNG.')
     gr.Markdown(describe_model(deblurrer.config), elem_id='model-info')
     with gr.Tab('Photo'):
       with gr.Row():
@@ -149,12 +170,19 @@ def build_page(deblurrer: Deblurrer) -> Any:
           upload = gr.File(label='Blurry photo (PNG, JPEG, BMP, TIFF, WebP)', type='filepath',
                            elem_id='upload')
           button = gr.Button('Deblur', variant='primary', elem_id='deblur-button')
+          # The browser hands a pasted image over as the PNG file it put on the clipboard; with
+          # type='filepath' and image_mode=None Gradio passes that file on untouched (no WebP).
+          paste = gr.Image(label='... or paste one (it is deblurred at once)',
+                           sources=['clipboard'], type='filepath', image_mode=None,
+                           format='png', height=160, buttons=[], elem_id='paste')
           result = gr.File(label='Deblurred PNG', interactive=False, elem_id='result')
         with gr.Column(scale=2):
           slider = gr.ImageSlider(label='Blurry | deblurred', type='numpy', format='png',
                                   interactive=False, elem_id='slider')
       button.click(deblur, inputs=upload, outputs=result, api_name='deblur').success(
           compare, inputs=[upload, result], outputs=slider, api_name=False)
+      paste.upload(deblur_pasted, inputs=paste, outputs=result, api_name=False).success(
+          compare, inputs=[paste, result], outputs=slider, api_name=False)
     with gr.Tab('Video'):
       gr.Markdown(f'Clips up to {deblurrer.max_video_seconds:g} s; the result is H.264 with '
                   "the input's frame rate, size, frame count and audio.")

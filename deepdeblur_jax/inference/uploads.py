@@ -2,7 +2,7 @@
 the page's one-paragraph description of the model it serves."""
 
 import pathlib
-from typing import Any, Mapping, Tuple
+from typing import Any, Mapping, Optional, Tuple
 
 from PIL import Image, UnidentifiedImageError
 
@@ -13,12 +13,14 @@ DEFAULT_MAX_PIXELS = 24_000_000
 DEFAULT_MAX_VIDEO_SECONDS = 60.0
 
 
-def check_photo(path: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Tuple[int, int]:
+def check_photo(path: str, max_pixels: int = DEFAULT_MAX_PIXELS,
+                name: Optional[str] = None) -> Tuple[int, int]:
   """(height, width) of the image file `path` read from its header only; raises ImageError with
   a message for a person when it is empty, not an image, or over `max_pixels` (so a decompression
-  bomb is refused before its pixels are decoded)."""
+  bomb is refused before its pixels are decoded). Messages call the file `name` (default: its
+  own name)."""
   file = pathlib.Path(path)
-  name = file.name
+  name = name or file.name
   if not file.is_file() or file.stat().st_size == 0:
     raise ImageError(f'{name} is empty (0 bytes): upload a PNG, JPEG, BMP, TIFF or WebP photo')
   try:
