@@ -2,6 +2,7 @@
 adds the test, TPU-planning and web page requirements, and pyproject.toml's extras match the files."""
 
 import pathlib
+import re
 import shutil
 import subprocess
 import tomllib
@@ -25,6 +26,31 @@ def test_tpu_plan_extra_repeats_requirements_tpu():
 def test_app_extra_repeats_requirements_app():
   project = tomllib.loads((REPO / 'pyproject.toml').read_text())['project']
   assert project['optional-dependencies']['app'] == _requirement_lines('requirements-app.txt')
+
+
+def _package(name: str) -> str:
+  """A package name as pip compares them: lower case, '-' for '_' and '.', no extras."""
+  return re.split(r'[\[<>=!~; ]', name.strip(), maxsplit=1)[0].lower().replace('_', '-').replace(
+      '.', '-')
+
+
+def _readme_dependencies() -> set:
+  """The packages the README's Dependencies table names (first column, parentheses dropped)."""
+  section = (REPO / 'README.md').read_text().split('## Dependencies', 1)[1].split('\n## ', 1)[0]
+  names = set()
+  for row in section.splitlines():
+    if row.startswith('|') and not row.startswith(('| package', '|---')):
+      cell = re.sub(r'\([^)]*\)', '', row.split('|')[1]).replace('`', '')
+      names.update(_package(n) for n in re.split(r'[,/]', cell) if n.strip())
+  return names
+
+
+def test_readme_gives_every_requirement_a_reason():
+  required = {_package(line) for name in ('requirements.txt', 'requirements-test.txt',
+                                           'requirements-tpu.txt', 'requirements-app.txt')
+              for line in _requirement_lines(name)}
+  assert len(required) > 20
+  assert sorted(required - _readme_dependencies()) == []
 
 
 def test_runtime_requirements_leave_jax_free_and_bring_no_libtpu():

@@ -6,11 +6,16 @@
   builder.download_and_prepare(
       download_config=tfds.download.DownloadConfig(manual_dir='/path/to/GOPRO_Large'))
 
-Uses `epath` only (no `os`/`open`), as TFDS builders must.
+Uses `epath` only (no `os`/`open`), as TFDS builders must. `data_dir` and `manual_dir` may be
+`gs://` URLs: importing this module applies the project's storage settings
+(deepdeblur_jax.io.storage: epath through gcsfs, STORAGE_EMULATOR_HOST), and TFDS writes and
+reads its record files through TensorFlow's own GCS client (docs/cloud-storage.md).
 """
 
 from etils import epath
 import tensorflow_datasets as tfds
+
+from deepdeblur_jax.io import storage as _storage  # noqa: F401  (the gs:// settings, at import)
 
 _KEYS = ('blur', 'blur_gamma', 'sharp')
 
