@@ -43,7 +43,7 @@ def test_gcsfs_gives_up_within_the_retry_time_then_tries_once(dead_server):
   with pytest.raises(outage.StorageUnreachableError) as info:
     storage.read_bytes('gs://some-bucket/runs/x/metrics.json')
   first = time.monotonic() - start
-  assert 2 <= first < 8, first  # 1 + 2 s of back-off (+-25 %), not gcsfs's 34 s
+  assert 2 <= first < 8, first  # 1 + 2 s of back-off (-25 %), not gcsfs's 34 s
   assert str(info.value) == (f'storage gs://some-bucket/runs/x/metrics.json unreachable: cannot '
                              f"connect to 127.0.0.1:{dead_server} (Connect call failed "
                              f"('127.0.0.1', {dead_server}))")
