@@ -10,6 +10,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BUCKET = 'deepdeblur-test'
 
 
+def bucket_names(url: str) -> list:
+  """The sorted names in a bucket folder (gs://...)."""
+  from deepdeblur_jax.io import storage  # pylint: disable=g-import-not-at-top
+  return sorted(p.name for p in storage.path(url).iterdir())
+
+
 class GcsServer:
   """gcp-storage-emulator on 127.0.0.1 keeping its objects in `data_dir`; `stop()` and `start()`
   again serve the same objects on the same port."""

@@ -4,24 +4,16 @@ import contextlib
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from typing import Iterator, Optional
 
-from tests.tool_helpers import REPO
+from tests.tool_helpers import REPO, free_port
 
 # Debian's chromium package: /usr/bin/chromium is a shell launcher, the browser itself is here.
 CHROMIUM_PATHS = ('/usr/lib/chromium/chromium', '/usr/bin/chromium', '/usr/bin/chromium-browser')
-
-
-def free_port() -> int:
-  """A TCP port on 127.0.0.1 that nothing listens on now."""
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    return s.getsockname()[1]
 
 
 def chromium_path() -> Optional[str]:

@@ -5,7 +5,6 @@ through tests/gcs_tls_relay.py (fixture `tensorflow_gcs`)."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,12 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
+from _gcs_utils import bucket_names
 from deepdeblur_jax.data.tfds_gopro_large import gopro_large_dataset_builder
 from deepdeblur_jax.io import storage
 from deepdeblur_jax.training.metrics_writer import MetricsWriter
 from tests.test_data_tfds import write_dummy_data
-
-
-def _names(url):
-  """Names in a bucket folder."""
-  return sorted(p.name for p in storage.path(url).iterdir())
+from tests.tool_helpers import free_port
 
 
 def _examples(builder, split):
@@ -60,8 +56,8 @@ def test_tfds_builder_prepares_into_a_bucket_and_reads_back(tmp_path, gcs_prefix
 
   version = f'{gcs_prefix}/tfds/gopro_large/1.0.0'
   local_files = sorted(p.name for p in (tmp_path / 'tfds' / 'gopro_large' / '1.0.0').iterdir())
-  assert _names(version) == local_files  # records and metadata, no temporaries
-  assert _names(f'{gcs_prefix}/tfds/gopro_large') == ['1.0.0']
+  assert bucket_names(version) == local_files  # records and metadata, no temporaries
+  assert bucket_names(f'{gcs_prefix}/tfds/gopro_large') == ['1.0.0']
   records = [n for n in local_files if '.tfrecord-' in n]
   assert len(records) == 2
   for name in records:  # the records TensorFlow wrote hold the same examples as on a local disk
@@ -75,12 +71,6 @@ def test_tfds_builder_prepares_into_a_bucket_and_reads_back(tmp_path, gcs_prefix
     for name, example in got.items():
       for key in ('blur', 'blur_gamma', 'sharp'):
         np.testing.assert_array_equal(example[key], want[name][key], err_msg=f'{name} {key}')
-
-
-def _free_port() -> int:
-  with socket.socket() as sock:
-    sock.bind(('127.0.0.1', 0))
-    return sock.getsockname()[1]
 
 
 def _get_json(url: str):
@@ -101,7 +91,7 @@ def test_tensorboard_reads_the_events_of_a_bucket_run(tmp_path, gcs_prefix, gcs_
   writer.write_images(3, {'test/deblurred': np.full((8, 8, 3), 0.5, np.float32)})
   writer.close()
 
-  port = _free_port()
+  port = free_port()
   with open(tmp_path / 'tensorboard.log', 'wb') as log:
     board = subprocess.Popen(  # pylint: disable=consider-using-with
         [sys.executable, '-m', 'tensorboard.main', '--logdir', logdir, '--host', '127.0.0.1',

@@ -20,6 +20,7 @@ import jax
 import numpy as np
 import pytest
 
+from _gcs_utils import bucket_names
 from _train_utils import ROOT, run_python, tiny_config
 from deepdeblur_jax.data import input_pipeline
 from deepdeblur_jax.io import storage
@@ -56,10 +57,6 @@ def _leaves(workdir):
   return [np.asarray(x) for x in jax.tree.leaves(params)], step
 
 
-def _names(url):
-  return sorted(p.name for p in storage.path(url).iterdir())
-
-
 def test_bucket_run_resumes_after_sigterm_bit_identical_to_local_disk(tmp_path, gcs_prefix,
                                                                        monkeypatch):
   bucket_run = f'{gcs_prefix}/run'
@@ -74,11 +71,11 @@ def test_bucket_run_resumes_after_sigterm_bit_identical_to_local_disk(tmp_path, 
   for x, y in zip(a, b):
     np.testing.assert_array_equal(x, y)
 
-  assert _names(bucket_run) == ['checkpoints', 'metrics.json', 'tensorboard']  # lock released
-  assert _names(f'{bucket_run}/checkpoints') == ['3', '4', '6']
+  assert bucket_names(bucket_run) == ['checkpoints', 'metrics.json', 'tensorboard']  # lock released
+  assert bucket_names(f'{bucket_run}/checkpoints') == ['3', '4', '6']
   metrics = json.loads(storage.read_bytes(f'{bucket_run}/metrics.json'))
   assert metrics['step'] == 6 and metrics['psnr'] == local['psnr']
-  events = _names(f'{bucket_run}/tensorboard')
+  events = bucket_names(f'{bucket_run}/tensorboard')
   assert len(events) == 2 and all(e.startswith('events.out.tfevents') for e in events)
   local_sizes = sorted(os.path.getsize(p) for p in (tmp_path / 'run' / 'tensorboard').iterdir())
   remote_sizes = sorted(len(storage.read_bytes(f'{bucket_run}/tensorboard/{e}')) for e in events)

@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,9 @@ import pytest
 from deepdeblur_jax.data.synthetic_scenes import ensure_synthetic_dataset
 from deepdeblur_jax.training.checkpointing import restore_generator
 from configs import tiny
+from tests.tool_helpers import free_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _free_port() -> int:
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    return s.getsockname()[1]
 
 
 def _command(workdir: str, data_root: str, steps: int, extra: List[str]) -> List[str]:
@@ -55,7 +49,7 @@ def _run(commands: List[List[str]], timeout: float) -> List[str]:
 
 
 def _two_processes(workdir: str, data_root: str, steps: int) -> List[str]:
-  address = f'127.0.0.1:{_free_port()}'
+  address = f'127.0.0.1:{free_port()}'
   return _run([_command(workdir, data_root, steps,
                         [f'--coordinator_address={address}', '--num_processes=2',
                          f'--process_id={i}']) for i in range(2)], timeout=300)

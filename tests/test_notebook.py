@@ -13,7 +13,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from deepdeblur_jax.io import storage
-from tests.app_helpers import free_port
+from tests.tool_helpers import free_port
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / 'notebooks' / 'deepdeblur_colab_tpu.ipynb'

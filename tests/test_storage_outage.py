@@ -10,14 +10,13 @@ import tensorstore as ts
 from deepdeblur_jax import cli_errors
 from deepdeblur_jax.io import outage, storage
 from deepdeblur_jax.training import checkpointing  # pylint: disable=unused-import  (bounds Orbax)
+from tests.tool_helpers import free_port
 
 
 @pytest.fixture
 def dead_server(monkeypatch):
   """STORAGE_EMULATOR_HOST pointing at a port nothing listens on; a 3 s retry time."""
-  with socket.socket() as s:
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
+  port = free_port()
   url = f'http://127.0.0.1:{port}'
   monkeypatch.setenv('STORAGE_EMULATOR_HOST', url)
   monkeypatch.setenv('TENSORSTORE_GCS_HTTP_URL', url)

@@ -1,7 +1,9 @@
-"""Helpers shared by the tool tests: run a tool as a subprocess, make a tiny checkpoint."""
+"""Helpers shared by the tool tests: run a tool as a subprocess, make a tiny checkpoint, find a
+free port."""
 
 import os
 import pathlib
+import socket
 import subprocess
 import sys
 from typing import Any, Tuple
@@ -14,6 +16,13 @@ from deepdeblur_jax.inference.checkpoint import expected_param_shapes, save_infe
 from deepdeblur_jax.models import create_generator
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+  """A TCP port on 127.0.0.1 that nothing listens on now."""
+  with socket.socket() as s:
+    s.bind(('127.0.0.1', 0))
+    return s.getsockname()[1]
 
 
 def run_tool(name: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
