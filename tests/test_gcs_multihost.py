@@ -6,6 +6,7 @@ import json
 import pytest
 from etils.epath import backend as epath_backend
 
+from _gcs_utils import bucket_names
 from configs import tiny
 from deepdeblur_jax.data.synthetic_scenes import ensure_synthetic_dataset
 from deepdeblur_jax.io import storage
@@ -27,14 +28,14 @@ def test_two_processes_with_a_bucket_workdir_resume_and_equal_one_local_process(
   train.train_and_evaluate(config, single)
   outputs = _two_processes(multi, data_config.root, 3)
   assert 'in 2 process(es)' in outputs[0]
-  assert sorted(p.name for p in storage.path(f'{multi}/checkpoints').iterdir()) == ['3']
+  assert bucket_names(f'{multi}/checkpoints') == ['3']
   outputs = _two_processes(multi, data_config.root, 4)  # the same command, further: resumes
   assert f'resumed from checkpoint step 3 in {multi}' in outputs[0]
   # This process listed the bucket before that run: forget the listing (epath keeps its own
   # gcsfs instance, apart from storage.filesystem()'s).
   epath_backend.fsspec_backend.fs(multi).invalidate_cache()
-  assert sorted(p.name for p in storage.path(f'{multi}/checkpoints').iterdir()) == ['3', '4']
-  names = sorted(p.name for p in storage.path(multi).iterdir())
+  assert bucket_names(f'{multi}/checkpoints') == ['3', '4']
+  names = bucket_names(multi)
   assert names == ['checkpoints', 'metrics.json', 'tensorboard'], names  # the lock released
   _assert_same_params(single, multi, 4)
   metrics = json.loads(storage.read_bytes(f'{multi}/metrics.json'))

@@ -71,7 +71,8 @@ def test_bucket_run_resumes_after_sigterm_bit_identical_to_local_disk(tmp_path, 
   for x, y in zip(a, b):
     np.testing.assert_array_equal(x, y)
 
-  assert bucket_names(bucket_run) == ['checkpoints', 'metrics.json', 'tensorboard']  # lock released
+  # The lock released:
+  assert bucket_names(bucket_run) == ['checkpoints', 'metrics.json', 'tensorboard']
   assert bucket_names(f'{bucket_run}/checkpoints') == ['3', '4', '6']
   metrics = json.loads(storage.read_bytes(f'{bucket_run}/metrics.json'))
   assert metrics['step'] == 6 and metrics['psnr'] == local['psnr']
