@@ -168,13 +168,13 @@ def _bounded(request: Any) -> Any:
       except Exception as e:  # pylint: disable=broad-except
         if isinstance(e, HttpError) and e.code in (404, '404'):
           raise
-        # Jitter only shortens a delay, so the planned delays (summing to at most the budget)
-        # all fit unless the requests themselves took the time.
-        delay = delays[attempt] * (0.75 + 0.25 * random.random()) if attempt < len(delays) else 0
-        if (is_retriable(e) and attempt < len(delays)
-            and time.monotonic() - start + delay <= budget):
-          await asyncio.sleep(delay)
-          continue
+        if is_retriable(e) and attempt < len(delays):
+          # Jitter only shortens a delay, so the planned delays (summing to at most the budget)
+          # all fit unless the requests themselves took the time.
+          delay = delays[attempt] * (0.75 + 0.25 * random.random())
+          if time.monotonic() - start + delay <= budget:
+            await asyncio.sleep(delay)
+            continue
         reason = _unreachable_reason(e)
         if reason is None:
           raise
