@@ -135,11 +135,7 @@ def test_video_api_gives_the_cli_clip_and_refuses_a_long_one(setup):
         'frames', CLIP_FRAMES, f'{report.index} frames'), report
   done = [report.index for report in reports]
   assert done == sorted(done) and 0 <= done[0] and done[-1] <= CLIP_FRAMES, done
-  got = [f.rgb for f in video.read_frames(result)]
-  want = [f.rgb for f in video.read_frames(cli / 'clip.mp4')]
-  assert len(got) == len(want) == CLIP_FRAMES
-  for g, w in zip(got, want):
-    np.testing.assert_array_equal(g, w)
+  _assert_same_clip(result, cli / 'clip.mp4')
   with pytest.raises(Exception, match='long.mp4 lasts 0.6 s, over this page.s limit of 0.5 s'):
     client.predict(handle_file(str(root / 'long.mp4')), api_name='/deblur_video')
   with pytest.raises(Exception, match='rgb.png is not a video file this page reads'):
@@ -150,6 +146,15 @@ def test_video_api_gives_the_cli_clip_and_refuses_a_long_one(setup):
   assert str(root) not in str(error.value) and '/tmp' not in str(error.value), str(error.value)
   assert pathlib.Path(client.predict(handle_file(str(photos / 'rgb.png')),  # still serving
                                      api_name='/deblur')).is_file()
+
+
+def _assert_same_clip(got: pathlib.Path, want: pathlib.Path) -> None:
+  """Both clips have CLIP_FRAMES frames with equal pixels."""
+  got_frames = [f.rgb for f in video.read_frames(got)]
+  want_frames = [f.rgb for f in video.read_frames(want)]
+  assert len(got_frames) == len(want_frames) == CLIP_FRAMES
+  for g, w in zip(got_frames, want_frames):
+    np.testing.assert_array_equal(g, w)
 
 
 def _progress_reports(job) -> list:
@@ -211,10 +216,7 @@ def test_in_headless_chromium(setup):
         link.click()
       saved = root / 'browser_download.mp4'
       download.value.save_as(saved)
-      got = [f.rgb for f in video.read_frames(saved)]
-      want = [f.rgb for f in video.read_frames(cli / 'clip.mp4')]
-      assert len(got) == len(want) == CLIP_FRAMES
-      assert all(np.array_equal(g, w) for g, w in zip(got, want))
+      _assert_same_clip(saved, cli / 'clip.mp4')
 
       page.goto(url)
       sync_api.expect(page.locator('#model-info')).to_contain_text('3 scales', timeout=60_000)
